@@ -1,0 +1,34 @@
+"""Development sessions: nox -s tests, lint, typing (and more as the project grows)."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typing"]
+nox.options.default_venv_backend = "venv"
+
+PYTHON = ["3.11"]
+TEST_DEPS = ["pytest", "pytest-trio", "hypothesis"]
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Install the package as a user would and run the test suite."""
+    session.install(".[redis]", *TEST_DEPS)
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """Run ruff's linter and format check."""
+    session.install("ruff")
+    session.run("ruff", "check", "trio_bucket", "tests", "noxfile.py")
+
+
+@nox.session(python=PYTHON)
+def typing(session: nox.Session) -> None:
+    """Type-check with mypy --strict and pyright strict, and verify the public types."""
+    session.install("-e", ".[redis]", "mypy", "pyright", *TEST_DEPS)
+    session.run("mypy")
+    session.run("pyright")
+    session.run("pyright", "--verifytypes", "trio_bucket", "--ignoreexternal")

@@ -1,0 +1,125 @@
+"""open_bucket: the async context manager that owns a bucket's nursery."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import AbstractAsyncContextManager
+from types import TracebackType
+from typing import final
+
+import trio
+
+from ._bucket import Bucket
+from ._config import DEFAULT_HOOK_TIMEOUT, BucketConfig
+from ._executor import ExecutorProtocol
+
+if sys.version_info < (3, 11):
+    from exceptiongroup import BaseExceptionGroup
+
+
+def open_bucket(
+    executor: ExecutorProtocol,
+    *,
+    lifespan: float = 5.0,
+    run_after: float = 1.0,
+    max_tasks: int = 1024,
+    verbose: bool = False,
+    hook_timeout: float = DEFAULT_HOOK_TIMEOUT,
+) -> AbstractAsyncContextManager[Bucket]:
+    """Open a bucket of background tasks, run by *executor*'s hooks.
+
+    Leaving the ``async with`` block normally waits until every task has reached
+    its outcome and every outcome hook has returned. Leaving it with an exception,
+    or through cancellation from outside, rescues every live task first (each gets
+    ``on_panic``), then lets that exception propagate as itself.
+
+    Args:
+        executor: An :class:`Executor`, or any object with its five async hooks.
+        lifespan: Seconds from fill until a task is cancelled and exhausted.
+            Finite and > 0.
+        run_after: Seconds from fill until a time bomb runs. Finite, >= 0 and
+            less than *lifespan*.
+        max_tasks: The most tasks that can be live at once; an int >= 1.
+        verbose: Log each task's transitions at INFO on the ``trio_bucket`` logger.
+        hook_timeout: Seconds an outcome hook may run before it is cancelled and
+            counted in :attr:`BucketStatistics.hook_errors`, so that a stuck hook
+            cannot hang shutdown forever. Defaults to 30; :data:`math.inf` turns
+            the bound off.
+
+    Raises:
+        ValueError: if a setting is out of range, before anything starts.
+        TypeError: if a setting is not a number.
+
+    .. versionadded:: 0.1
+    """
+    config = BucketConfig.validated(
+        lifespan=lifespan,
+        run_after=run_after,
+        max_tasks=max_tasks,
+        verbose=verbose,
+        hook_timeout=hook_timeout,
+    )
+    return _BucketContext(executor, config)
+
+
+@final
+class _BucketContext(AbstractAsyncContextManager[Bucket]):
+    def __init__(self, executor: ExecutorProtocol, config: BucketConfig) -> None:
+        self._executor = executor
+        self._config = config
+        self._nursery_manager = trio.open_nursery()
+        self._bucket: Bucket | None = None
+
+    async def __aenter__(self) -> Bucket:
+        if self._bucket is not None:
+            raise RuntimeError("an open_bucket() context can be entered only once")
+        nursery = await self._nursery_manager.__aenter__()
+        self._bucket = Bucket(self._executor, self._config, nursery)
+        return self._bucket
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        bucket = self._bucket
+        assert bucket is not None
+        closing_error: BaseException | None = None
+        if exc is None:
+            try:
+                await bucket._wait_until_idle()  # pyright: ignore[reportPrivateUsage]
+            except BaseException as error:  # A task crashed, or we were cancelled.
+                closing_error = error
+        failure = exc if exc is not None else closing_error
+
+        if failure is None:
+            bucket._close("the bucket's block has exited")  # pyright: ignore[reportPrivateUsage]
+        else:
+            await self._rescue_after(bucket, failure)
+
+        try:
+            await self._nursery_manager.__aexit__(type(failure), failure, traceback)
+        except BaseExceptionGroup as group:
+            if failure is None or not _holds_only(group, failure):
+                raise
+        if closing_error is not None:
+            raise closing_error
+        return False
+
+    async def _rescue_after(self, bucket: Bucket, failure: BaseException) -> None:
+        reason = f"the bucket is shutting down after {type(failure).__name__}"
+        bucket._close(reason)  # pyright: ignore[reportPrivateUsage]
+        with trio.CancelScope(shield=True):
+            await bucket.rescue()
+
+
+def _holds_only(group: BaseExceptionGroup[BaseException], error: BaseException) -> bool:
+    """Return whether every leaf of *group* is *error* itself."""
+    for leaf in group.exceptions:
+        if isinstance(leaf, BaseExceptionGroup):
+            if not _holds_only(leaf, error):
+                return False
+        elif leaf is not error:
+            return False
+    return True

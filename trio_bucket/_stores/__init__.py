@@ -1,0 +1,1 @@
+"""Rescue stores: where rescued tasks wait to be run again."""
