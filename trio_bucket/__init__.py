@@ -14,6 +14,7 @@ from ._records import BucketStatistics as BucketStatistics
 from ._records import Outcome as Outcome
 from ._records import TaskKind as TaskKind
 from ._records import TaskRecord as TaskRecord
+from ._stores._base import RescueStore as RescueStore
 
 __version__ = "0.1.0"
 
@@ -27,6 +28,7 @@ __all__ = [
     "Executor",
     "ExecutorProtocol",
     "Outcome",
+    "RescueStore",
     "TaskHandle",
     "TaskKind",
     "TaskNotFoundError",

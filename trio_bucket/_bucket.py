@@ -40,6 +40,8 @@ from ._executor import ExecutorProtocol
 from ._handle import TaskHandle, TaskState
 from ._hooks import call_hook, logger
 from ._records import BucketStatistics, Outcome, TaskKind, TaskRecord
+from ._store_link import StoreLink
+from ._stores._base import check_json_data
 from ._time_bombs import TimeBombQueue
 
 
@@ -59,9 +61,16 @@ class Bucket:
     .. versionadded:: 0.1
     """
 
-    def __init__(self, executor: ExecutorProtocol, config: BucketConfig, nursery: trio.Nursery):
+    def __init__(
+        self,
+        executor: ExecutorProtocol,
+        config: BucketConfig,
+        nursery: trio.Nursery,
+        store_link: StoreLink | None = None,
+    ) -> None:
         # Not public: a bucket lives exactly as long as its open_bucket() block.
         self._executor = executor
+        self._store_link = store_link
         self._config = config
         self._nursery = nursery
         self._tasks: dict[str, TaskHandle] = {}
@@ -145,7 +154,7 @@ class Bucket:
             TypeError: if *task_id* is not a str or *kind* is not a :class:`TaskKind`.
             ValueError: if *task_id* is empty or the times are invalid.
         """
-        times = self._check_task(task_id, kind, run_after, lifespan)
+        times = self._check_task(task_id, data, kind, run_after, lifespan)
         self._check_room(task_id)
         return self._insert(task_id, data, times)
 
@@ -162,10 +171,17 @@ class Bucket:
 
         Takes the same arguments and raises the same errors as :meth:`fill_nowait`,
         except :exc:`BucketFullError`. The lifespan counts from the moment the task
-        enters the bucket, not from the call.
+        enters the bucket, not from the call. In journal mode it returns once the
+        task is written to the store.
         """
-        times = self._check_task(task_id, kind, run_after, lifespan)
+        times = self._check_task(task_id, data, kind, run_after, lifespan)
         await trio.lowlevel.checkpoint_if_cancelled()
+        await self._wait_for_room(task_id)
+        handle = self._insert(task_id, data, times)
+        await self._wait_journaled(handle)
+        return handle
+
+    async def _wait_for_room(self, task_id: str) -> None:
         while True:
             try:
                 self._check_room(task_id)
@@ -175,14 +191,23 @@ class Bucket:
                 self._room.unpark()  # The wake-up this call got belongs to another waiter.
                 raise
             else:
-                break
+                return
 
-        handle = self._insert(task_id, data, times)
-        await trio.lowlevel.cancel_shielded_checkpoint()
-        return handle
+    async def _wait_journaled(self, handle: TaskHandle) -> None:
+        link = self._store_link
+        batch = handle._journal_batch  # pyright: ignore[reportPrivateUsage]
+        if link is None or link.is_written(batch):
+            await trio.lowlevel.cancel_shielded_checkpoint()
+        else:
+            await link.wait_written(batch)
 
     def _check_task(
-        self, task_id: str, kind: TaskKind, run_after: float | None, lifespan: float | None
+        self,
+        task_id: str,
+        data: Any,
+        kind: TaskKind,
+        run_after: float | None,
+        lifespan: float | None,
     ) -> _TaskTimes:
         if not isinstance(task_id, str):
             raise TypeError(f"task_id must be a str, got {type(task_id).__name__} {task_id!r}")
@@ -190,6 +215,8 @@ class Bucket:
             raise ValueError("task_id must not be empty")
         if not isinstance(kind, TaskKind):
             raise TypeError(f"kind must be a TaskKind, got {kind!r}")
+        if self._store_link is not None:
+            check_json_data(task_id, data)
 
         task_lifespan = self._config.lifespan
         if lifespan is not None:
@@ -226,18 +253,52 @@ class Bucket:
         record = TaskRecord(
             task_id, data, times.kind, now, now + times.run_after, now + times.lifespan
         )
-        if times.kind is TaskKind.IMMEDIATE:
+        return self._insert_record(record)
+
+    def _insert_record(self, record: TaskRecord) -> TaskHandle:
+        if record.kind is TaskKind.IMMEDIATE:
             handle = TaskHandle(self, record, TaskState.STARTING)
-            self._nursery.start_soon(self._run, handle, name=task_id)
+            self._nursery.start_soon(self._run, handle, name=record.id)
         else:
             handle = TaskHandle(self, record, TaskState.QUEUED)
             self._queue_time_bomb(handle)
+        if self._store_link is not None and self._store_link.journal:
+            handle._journal_batch = self._store_link.note_fill(record)  # pyright: ignore[reportPrivateUsage]
 
-        self._tasks[task_id] = handle
+        self._tasks[record.id] = handle
         self._filled += 1
         if self._config.verbose:
-            logger.info("task %r filled as %s", task_id, times.kind.value)
+            logger.info("task %r filled as %s", record.id, record.kind.value)
         return handle
+
+    async def restore(self) -> list[TaskHandle]:
+        """Refill every task that the bucket's rescue store holds.
+
+        A restored task keeps the run_after and lifespan it had left when it was
+        saved: the clock stops while a task is in the store. It is removed from the
+        store once it reaches an outcome other than RESCUED. A stored task whose id
+        is already live is skipped, with a warning on the ``trio_bucket`` logger.
+        Waits for room when the bucket is full.
+
+        Returns:
+            The handles of the restored tasks, in the order they were saved.
+
+        Raises:
+            RuntimeError: if the bucket was opened without a store.
+        """
+        link = self._store_link
+        if link is None:
+            raise RuntimeError("restore() needs a rescue store: pass store= to open_bucket()")
+        records = await link.store.load()
+        handles: list[TaskHandle] = []
+        for record in records:
+            if record.id in self._tasks:
+                logger.warning("stored task %r not restored: a live task has that id", record.id)
+                continue
+            await self._wait_for_room(record.id)
+            link.note_restored(record.id)
+            handles.append(self._insert_record(record))
+        return handles
 
     # Time bombs
 
@@ -277,6 +338,10 @@ class Bucket:
     # Running and settling
 
     async def _run(self, handle: TaskHandle) -> None:
+        link = self._store_link
+        batch = handle._journal_batch  # pyright: ignore[reportPrivateUsage]
+        if link is not None and not link.is_written(batch):
+            await link.wait_written(batch)  # Write ahead: the store has it before it runs.
         if handle._state is not TaskState.STARTING:  # pyright: ignore[reportPrivateUsage]
             return  # Drained or rescued before it started: on_execute never runs.
 
@@ -340,6 +405,8 @@ class Bucket:
             self._wake_timer_if_idle()
 
         self._outcomes[outcome] += 1
+        if self._store_link is not None:
+            self._store_link.note_outcome(handle.id, outcome)
         self._room.unpark()
         if self._config.verbose:
             logger.info("task %r %s", handle.id, outcome.value)
@@ -411,6 +478,13 @@ class Bucket:
         if not handles:
             await trio.lowlevel.checkpoint()
             return []
+        records = [handle.record for handle in handles]
+        if self._store_link is not None:
+            try:
+                await self._store_link.save_rescued(records)
+            except Exception:
+                # The hooks still run: on_panic is the executor's own chance to keep the work.
+                logger.exception("saving %d rescued tasks to the store failed", len(records))
 
         remaining = len(handles)
         all_done = trio.Event()
@@ -428,7 +502,7 @@ class Bucket:
         for handle in handles:
             self._nursery.start_soon(run_panic_hook, handle, name=handle.id)
         await all_done.wait()
-        return [handle.record for handle in handles]
+        return records
 
     def _take_all_for_rescue(self) -> list[TaskHandle]:
         handles = list(self._tasks.values())
@@ -452,6 +526,8 @@ class Bucket:
     async def _wait_until_idle(self) -> None:
         while self._busy():
             await self._idle.park()
+        if self._store_link is not None:
+            await self._store_link.flush()
 
     def _close(self, reason: str) -> None:
         if not self._closed:

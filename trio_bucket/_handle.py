@@ -36,7 +36,16 @@ class TaskHandle:
     .. versionadded:: 0.1
     """
 
-    __slots__ = ("_bucket", "_done", "_event", "_outcome", "_record", "_scope", "_state")
+    __slots__ = (
+        "_bucket",
+        "_done",
+        "_event",
+        "_journal_batch",
+        "_outcome",
+        "_record",
+        "_scope",
+        "_state",
+    )
 
     def __init__(self, bucket: Bucket, record: TaskRecord, state: TaskState) -> None:
         self._bucket = bucket
@@ -47,6 +56,8 @@ class TaskHandle:
         # Set when the outcome hook has returned; the event is made only for waiters.
         self._done = False
         self._event: trio.Event | None = None
+        # With a journal, the store batch that must be written before on_execute runs.
+        self._journal_batch = 0
 
     def __repr__(self) -> str:
         return f"<TaskHandle id={self._record.id!r} outcome={self._outcome}>"

@@ -12,6 +12,8 @@ import trio
 from ._bucket import Bucket
 from ._config import DEFAULT_HOOK_TIMEOUT, BucketConfig
 from ._executor import ExecutorProtocol
+from ._store_link import StoreLink
+from ._stores._base import RescueStore
 
 if sys.version_info < (3, 11):
     from exceptiongroup import BaseExceptionGroup
@@ -25,6 +27,8 @@ def open_bucket(
     max_tasks: int = 1024,
     verbose: bool = False,
     hook_timeout: float = DEFAULT_HOOK_TIMEOUT,
+    store: RescueStore | None = None,
+    journal: bool = False,
 ) -> AbstractAsyncContextManager[Bucket]:
     """Open a bucket of background tasks, run by *executor*'s hooks.
 
@@ -45,6 +49,14 @@ def open_bucket(
             counted in :attr:`BucketStatistics.hook_errors`, so that a stuck hook
             cannot hang shutdown forever. Defaults to 30; :data:`math.inf` turns
             the bound off.
+        store: A :class:`RescueStore` that keeps rescued tasks: :meth:`Bucket.rescue`
+            and the automatic rescue save them there before ``on_panic`` runs, and
+            :meth:`Bucket.restore` refills them. Task data must then be
+            JSON-serialisable; fill raises TypeError for data that is not.
+        journal: Also write every task to *store* when it is filled, before it
+            runs, and remove it at its outcome, so that a crash, even SIGKILL,
+            loses no task: :meth:`Bucket.restore` in the next run refills every
+            task that had no outcome. Needs *store*.
 
     Raises:
         ValueError: if a setting is out of range, before anything starts.
@@ -59,14 +71,25 @@ def open_bucket(
         verbose=verbose,
         hook_timeout=hook_timeout,
     )
-    return _BucketContext(executor, config)
+    if journal and store is None:
+        raise ValueError("journal=True needs a rescue store to write to; pass store= as well")
+    return _BucketContext(executor, config, store, journal=bool(journal))
 
 
 @final
 class _BucketContext(AbstractAsyncContextManager[Bucket]):
-    def __init__(self, executor: ExecutorProtocol, config: BucketConfig) -> None:
+    def __init__(
+        self,
+        executor: ExecutorProtocol,
+        config: BucketConfig,
+        store: RescueStore | None,
+        *,
+        journal: bool,
+    ) -> None:
         self._executor = executor
         self._config = config
+        self._store = store
+        self._journal = journal
         self._nursery_manager = trio.open_nursery()
         self._bucket: Bucket | None = None
 
@@ -74,7 +97,10 @@ class _BucketContext(AbstractAsyncContextManager[Bucket]):
         if self._bucket is not None:
             raise RuntimeError("an open_bucket() context can be entered only once")
         nursery = await self._nursery_manager.__aenter__()
-        self._bucket = Bucket(self._executor, self._config, nursery)
+        link = None
+        if self._store is not None:
+            link = StoreLink(self._store, nursery, journal=self._journal)
+        self._bucket = Bucket(self._executor, self._config, nursery, link)
         return self._bucket
 
     async def __aexit__(
@@ -112,6 +138,8 @@ class _BucketContext(AbstractAsyncContextManager[Bucket]):
         bucket._close(reason)  # pyright: ignore[reportPrivateUsage]
         with trio.CancelScope(shield=True):
             await bucket.rescue()
+            if bucket._store_link is not None:  # pyright: ignore[reportPrivateUsage]
+                await bucket._store_link.flush()  # pyright: ignore[reportPrivateUsage]
 
 
 def _holds_only(group: BaseExceptionGroup[BaseException], error: BaseException) -> bool:

@@ -1,0 +1,114 @@
+"""StoreLink: what a bucket writes to its rescue store, and when.
+
+Without a journal the store sees only rescued tasks, and the removal of restored
+tasks once they reach an outcome. With a journal every fill is written too, and
+every outcome but RESCUED removes the task, so the store always holds every task
+that has no outcome yet, apart from the last batch still being written.
+
+Writes are batched: one writer task runs while anything is pending and writes the
+removals, then the saves, of everything pending, in one transaction each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import trio
+
+from ._records import Outcome, TaskRecord
+from ._stores._base import RescueStore
+
+
+class StoreLink:
+    """The batched writer between one bucket and its :class:`RescueStore`."""
+
+    # Invariants: an id is in both _removes and _saves only when an older task with
+    # that id awaits removal and a newer one awaits saving. A batch writes removals
+    # before saves, so the newer task is the one that stays in the store.
+
+    def __init__(self, store: RescueStore, nursery: trio.Nursery, *, journal: bool) -> None:
+        self.store = store
+        self.journal = journal
+        self._nursery = nursery
+        self._saves: dict[str, TaskRecord] = {}
+        self._removes: dict[str, None] = {}
+        self._restored: set[str] = set()
+        self._batches_queued = 0
+        self._batches_written = 0
+        self._written = trio.lowlevel.ParkingLot()
+        self._write_lock = trio.Lock()
+        self._writer_running = False
+
+    def note_fill(self, record: TaskRecord) -> int:
+        """Queue a journaled fill; return the batch number that will contain it."""
+        self._saves[record.id] = record
+        self._start_writer()
+        return self._batches_queued + 1
+
+    def note_restored(self, task_id: str) -> None:
+        """Remember that this live task came from the store, so its outcome removes it."""
+        self._restored.add(task_id)
+
+    def note_outcome(self, task_id: str, outcome: Outcome) -> None:
+        """Queue the removal of a task that reached *outcome*, if the store holds it."""
+        if outcome is Outcome.RESCUED:
+            return  # rescue() saves it again.
+        if task_id in self._restored:
+            self._restored.discard(task_id)
+        elif not self.journal:
+            return
+        if self._saves.pop(task_id, None) is None:
+            self._removes[task_id] = None
+            self._start_writer()
+
+    def is_written(self, batch: int) -> bool:
+        """Return whether the given batch has been written."""
+        return self._batches_written >= batch
+
+    async def wait_written(self, batch: int) -> None:
+        """Wait until the given batch has been written."""
+        while not self.is_written(batch):
+            await self._written.park()
+
+    async def save_rescued(self, records: Sequence[TaskRecord]) -> None:
+        """Write pending changes, then *records*, shielded from cancellation."""
+        with trio.CancelScope(shield=True):
+            for record in records:
+                self._saves.pop(record.id, None)
+                self._restored.discard(record.id)
+            await self._write_pending()
+            async with self._write_lock:
+                await self.store.save(records)
+
+    async def flush(self) -> None:
+        """Write everything pending, shielded from cancellation."""
+        with trio.CancelScope(shield=True):
+            await self._write_pending()
+
+    def _start_writer(self) -> None:
+        if not self._writer_running:
+            self._writer_running = True
+            self._nursery.start_soon(self._run_writer, name="trio_bucket store writer")
+
+    async def _run_writer(self) -> None:
+        try:
+            with trio.CancelScope(shield=True):
+                # Let the fills of this tick join the batch before it is written.
+                await trio.lowlevel.cancel_shielded_checkpoint()
+                while self._saves or self._removes:
+                    await self._write_pending()
+        finally:
+            self._writer_running = False
+
+    async def _write_pending(self) -> None:
+        async with self._write_lock:
+            removes, self._removes = list(self._removes), {}
+            saves, self._saves = list(self._saves.values()), {}
+            self._batches_queued += 1
+            batch = self._batches_queued
+            if removes:
+                await self.store.remove(removes)
+            if saves:
+                await self.store.save(saves)
+            self._batches_written = batch
+            self._written.unpark_all()
