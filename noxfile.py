@@ -32,3 +32,12 @@ def typing(session: nox.Session) -> None:
     session.run("mypy")
     session.run("pyright")
     session.run("pyright", "--verifytypes", "trio_bucket", "--ignoreexternal")
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the HTML docs offline: nitpicky, every warning an error."""
+    session.install(".", "sphinx", "sphinxcontrib-trio", "furo")
+    session.run(
+        "sphinx-build", "-W", "--keep-going", "-n", "-E", "-b", "html", "docs", "docs/_build/html"
+    )

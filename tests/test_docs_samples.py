@@ -1,0 +1,110 @@
+"""Every Python sample in the docs runs here, so that a sample cannot rot.
+
+The docs show Python only through ``literalinclude`` of files in ``docs/samples``.
+A sample either defines ``async def main()``, whose standard output must equal the
+sample's ``.out`` file (shown in the docs as its output), or defines ``test_*``
+coroutine functions, which run here as tests. Every sample runs under Trio's
+MockClock with autojump, in a fresh working directory.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import trio.testing
+
+DOCS = Path(__file__).parent.parent / "docs"
+SAMPLES = DOCS / "samples"
+PAGES = sorted(DOCS.rglob("*.rst"))
+SAMPLE_FILES = sorted(SAMPLES.glob("*.py"))
+
+INCLUDE = re.compile(r"^\s*\.\. literalinclude::\s+(\S+)", re.MULTILINE)
+INLINE_PYTHON = re.compile(
+    r"^\s*\.\. (?:code-block|code|sourcecode|highlight)::\s*(?:python\d?|py|pycon)\s*$",
+    re.MULTILINE,
+)
+
+
+def included_files() -> dict[Path, Path]:
+    """Map each file that a page includes to the page that includes it."""
+    included: dict[Path, Path] = {}
+    for page in PAGES:
+        for target in INCLUDE.findall(page.read_text(encoding="utf-8")):
+            included[(page.parent / target).resolve()] = page
+    return included
+
+
+def load_sample(path: Path) -> ModuleType:
+    """Import a sample file as a fresh module that is not left in sys.modules."""
+    name = f"docs_sample_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[name]
+    return module
+
+
+def sample_tests(module: ModuleType) -> list[Any]:
+    return [
+        function
+        for name, function in vars(module).items()
+        if name.startswith("test_") and inspect.iscoroutinefunction(function)
+    ]
+
+
+def test_samples_exist() -> None:
+    assert len(SAMPLE_FILES) > 0
+
+
+def test_every_include_exists() -> None:
+    missing = sorted(str(path) for path in included_files() if not path.is_file())
+    assert missing == []
+
+
+def test_every_sample_is_shown() -> None:
+    included = included_files()
+    shown_files = [*SAMPLE_FILES, *SAMPLES.glob("*.out")]
+    unshown = sorted(path.name for path in shown_files if path.resolve() not in included)
+    assert unshown == [], "sample files that no page includes"
+
+
+def test_no_inline_python() -> None:
+    inline = [str(page) for page in PAGES if INLINE_PYTHON.search(page.read_text("utf-8"))]
+    assert inline == [], "put Python samples in docs/samples and literalinclude them"
+
+
+@pytest.mark.parametrize("path", SAMPLE_FILES, ids=[path.stem for path in SAMPLE_FILES])
+async def test_sample_runs(
+    path: Path,
+    autojump_clock: trio.testing.MockClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    module = load_sample(path)
+    main = getattr(module, "main", None)
+    tests = sample_tests(module)
+    assert (main is None) != (tests == []), "a sample has either main() or test_* functions"
+
+    if main is not None:
+        await main()
+        expected = path.with_suffix(".out").read_text(encoding="utf-8")
+        assert capsys.readouterr().out == expected
+
+    fixtures: dict[str, object] = {"autojump_clock": autojump_clock, "tmp_path": tmp_path}
+    for test in tests:
+        arguments = {name: fixtures[name] for name in inspect.signature(test).parameters}
+        await test(**arguments)
