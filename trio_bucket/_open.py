@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import final
+from typing import cast, final
 
 import trio
 
@@ -125,7 +125,8 @@ class _BucketContext(AbstractAsyncContextManager[Bucket]):
             await self._rescue_after(bucket, failure)
 
         try:
-            await self._nursery_manager.__aexit__(type(failure), failure, traceback)
+            failure_type = None if failure is None else type(failure)
+            await self._nursery_manager.__aexit__(failure_type, failure, traceback)
         except BaseExceptionGroup as group:
             if failure is None or not _holds_only(group, failure):
                 raise
@@ -142,12 +143,9 @@ class _BucketContext(AbstractAsyncContextManager[Bucket]):
                 await bucket._store_link.flush()  # pyright: ignore[reportPrivateUsage]
 
 
-def _holds_only(group: BaseExceptionGroup[BaseException], error: BaseException) -> bool:
-    """Return whether every leaf of *group* is *error* itself."""
-    for leaf in group.exceptions:
-        if isinstance(leaf, BaseExceptionGroup):
-            if not _holds_only(leaf, error):
-                return False
-        elif leaf is not error:
-            return False
-    return True
+def _holds_only(group: BaseException, error: BaseException) -> bool:
+    """Return whether every leaf of the exception group *group* is *error* itself."""
+    if not isinstance(group, BaseExceptionGroup):
+        return group is error
+    leaves = cast("tuple[BaseException, ...]", group.exceptions)  # pyright: ignore[reportUnknownMemberType]
+    return all(_holds_only(leaf, error) for leaf in leaves)

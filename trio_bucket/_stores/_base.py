@@ -31,6 +31,7 @@ class RescueStore(Protocol):
 
     async def load(self) -> list[TaskRecord]:
         """Return every stored task, in the order saved, with times on the current clock."""
+        ...
 
     async def remove(self, task_ids: Sequence[str]) -> None:
         """Delete the stored tasks with these ids, in one transaction; unknown ids are ignored."""
