@@ -10,7 +10,7 @@ import trio
 import trio.testing
 from executors import RecordingExecutor, sleeps
 
-from trio_bucket import Executor, Outcome, TaskKind, TaskRecord, open_bucket
+from trio_bucket import Bucket, Executor, Outcome, TaskKind, TaskRecord, open_bucket
 
 
 @pytest.mark.parametrize(
@@ -256,3 +256,8 @@ async def test_bucket_repr() -> None:
         handle = bucket.fill_nowait("x", kind=TaskKind.TIME_BOMB)
         assert repr(handle) == "<TaskHandle id='x' outcome=None>"
         bucket.drain("x")
+
+
+def test_bucket_has_no_public_constructor() -> None:
+    with pytest.raises(TypeError, match=r"trio_bucket.Bucket has no public constructor"):
+        Bucket(RecordingExecutor())  # type: ignore[call-arg]

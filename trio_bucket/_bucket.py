@@ -35,6 +35,7 @@ import attrs
 import trio
 
 from ._config import BucketConfig, check_lifespan, check_run_after, check_run_after_below_lifespan
+from ._construction import NoPublicConstructor
 from ._errors import BucketClosedError, BucketFullError, DuplicateTaskError, TaskNotFoundError
 from ._executor import ExecutorProtocol
 from ._handle import TaskHandle, TaskState
@@ -55,7 +56,7 @@ class _TaskTimes:
 
 
 @final
-class Bucket:
+class Bucket(metaclass=NoPublicConstructor):
     """An in-memory bucket of background tasks, opened by :func:`open_bucket`.
 
     .. versionadded:: 0.1
@@ -68,7 +69,7 @@ class Bucket:
         nursery: trio.Nursery,
         store_link: StoreLink | None = None,
     ) -> None:
-        # Not public: a bucket lives exactly as long as its open_bucket() block.
+        # Built only by open_bucket(): a bucket lives exactly as long as its block.
         self._executor = executor
         self._store_link = store_link
         self._config = config
@@ -97,7 +98,7 @@ class Bucket:
 
     @property
     def max_tasks(self) -> int:
-        """int: The most tasks that can be live at once."""
+        """int: The maximum number of live tasks."""
         return self._config.max_tasks
 
     def get(self, task_id: str) -> TaskRecord | None:
@@ -146,6 +147,9 @@ class Bucket:
 
         Returns:
             The task's :class:`TaskHandle`.
+
+        With a journal, the task is written to the store in the next batch, and
+        ``on_execute`` waits for that write; ``await fill()`` also waits for it.
 
         Raises:
             BucketClosedError: if the bucket's block has exited.

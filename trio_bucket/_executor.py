@@ -9,7 +9,7 @@ from ._records import TaskRecord
 
 @runtime_checkable
 class ExecutorProtocol(Protocol):
-    """What the bucket calls. Any object with these five async methods works.
+    """The five async hooks that a bucket calls. Any object that has them works.
 
     .. versionadded:: 0.1
     """

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 
 class TaskState(enum.Enum):
-    """Where a live task is. Only the bucket moves a task between states."""
+    """The stage of a task's life. Only the bucket moves a task between states."""
 
     #: A time bomb in the time-bomb queue: no Trio task exists for it yet.
     QUEUED = enum.auto()

@@ -43,7 +43,7 @@ def open_bucket(
             Finite and > 0.
         run_after: Seconds from fill until a time bomb runs. Finite, >= 0 and
             less than *lifespan*.
-        max_tasks: The most tasks that can be live at once; an int >= 1.
+        max_tasks: The maximum number of live tasks; an int >= 1.
         verbose: Log each task's transitions at INFO on the ``trio_bucket`` logger.
         hook_timeout: Seconds an outcome hook may run before it is cancelled and
             counted in :attr:`BucketStatistics.hook_errors`, so that a stuck hook
@@ -100,7 +100,7 @@ class _BucketContext(AbstractAsyncContextManager[Bucket]):
         link = None
         if self._store is not None:
             link = StoreLink(self._store, nursery, journal=self._journal)
-        self._bucket = Bucket(self._executor, self._config, nursery, link)
+        self._bucket = Bucket._create(self._executor, self._config, nursery, link)  # pyright: ignore[reportPrivateUsage]
         return self._bucket
 
     async def __aexit__(
@@ -115,7 +115,7 @@ class _BucketContext(AbstractAsyncContextManager[Bucket]):
         if exc is None:
             try:
                 await bucket._wait_until_idle()  # pyright: ignore[reportPrivateUsage]
-            except BaseException as error:  # A task crashed, or we were cancelled.
+            except BaseException as error:  # A task crashed, or the caller was cancelled.
                 closing_error = error
         failure = exc if exc is not None else closing_error
 

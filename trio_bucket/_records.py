@@ -21,7 +21,7 @@ class TaskKind(enum.Enum):
 
 
 class Outcome(enum.Enum):
-    """How a task ended. Every filled task reaches exactly one outcome.
+    """The way a task ended. Every filled task reaches exactly one outcome.
 
     .. versionadded:: 0.1
     """

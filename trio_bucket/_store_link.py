@@ -1,6 +1,6 @@
 """StoreLink: what a bucket writes to its rescue store, and when.
 
-Without a journal the store sees only rescued tasks, and the removal of restored
+Without a journal the store receives only rescued tasks, and the removal of restored
 tasks once they reach an outcome. With a journal every fill is written too, and
 every outcome but RESCUED removes the task, so the store always holds every task
 that has no outcome yet, apart from the last batch still being written.
@@ -50,7 +50,7 @@ class StoreLink:
         self._restored.add(task_id)
 
     def note_outcome(self, task_id: str, outcome: Outcome) -> None:
-        """Queue the removal of a task that reached *outcome*, if the store holds it."""
+        """Queue the removal of a task that reached *outcome*, if the store contains it."""
         if outcome is Outcome.RESCUED:
             return  # rescue() saves it again.
         if task_id in self._restored:

@@ -21,7 +21,7 @@ from .._records import TaskKind, TaskRecord
 
 @runtime_checkable
 class RescueStore(Protocol):
-    """Where a bucket keeps rescued tasks so that a later run can redo them.
+    """Storage for rescued tasks, so that a later run can redo them.
 
     .. versionadded:: 0.1
     """
