@@ -261,3 +261,38 @@ async def test_bucket_repr() -> None:
 def test_bucket_has_no_public_constructor() -> None:
     with pytest.raises(TypeError, match=r"trio_bucket.Bucket has no public constructor"):
         Bucket(RecordingExecutor())  # type: ignore[call-arg]
+
+
+def test_executor_without_hooks_raises() -> None:
+    class OnlyExecute:
+        async def on_execute(self, task: TaskRecord) -> None:
+            pass
+
+    message = r"lacks the hooks on_finish, on_execute_error, on_exhausted, on_panic; subclass"
+    with pytest.raises(TypeError, match=message):
+        open_bucket(OnlyExecute())  # type: ignore[arg-type]
+
+
+async def test_protocol_executor_needs_no_base(autojump_clock: trio.testing.MockClock) -> None:
+    calls: list[str] = []
+
+    class Plain:
+        async def on_execute(self, task: TaskRecord) -> None:
+            calls.append("on_execute")
+
+        async def on_finish(self, task: TaskRecord) -> None:
+            calls.append("on_finish")
+
+        async def on_execute_error(self, task: TaskRecord, error: Exception) -> None:
+            calls.append("on_execute_error")
+
+        async def on_exhausted(self, task: TaskRecord) -> None:
+            calls.append("on_exhausted")
+
+        async def on_panic(self, task: TaskRecord) -> None:
+            calls.append("on_panic")
+
+    async with open_bucket(Plain()) as bucket:
+        bucket.fill_nowait("job")
+
+    assert calls == ["on_execute", "on_finish"]

@@ -60,7 +60,7 @@ def open_bucket(
 
     Raises:
         ValueError: if a setting is out of range, before anything starts.
-        TypeError: if a setting is not a number.
+        TypeError: if a setting is not a number, or *executor* lacks a hook.
 
     .. versionadded:: 0.1
     """
@@ -71,9 +71,22 @@ def open_bucket(
         verbose=verbose,
         hook_timeout=hook_timeout,
     )
+    _check_executor(executor)
     if journal and store is None:
         raise ValueError("journal=True needs a rescue store to write to; pass store= as well")
     return _BucketContext(executor, config, store, journal=bool(journal))
+
+
+_HOOK_NAMES = ("on_execute", "on_finish", "on_execute_error", "on_exhausted", "on_panic")
+
+
+def _check_executor(executor: object) -> None:
+    missing = [name for name in _HOOK_NAMES if not callable(getattr(executor, name, None))]
+    if missing:
+        raise TypeError(
+            f"executor {executor!r} lacks the hooks {', '.join(missing)}; "
+            "subclass trio_bucket.Executor, which has all five, and override the ones you need"
+        )
 
 
 @final
