@@ -1,14 +1,16 @@
 """Every Python sample in the docs runs here, so that a sample cannot rot.
 
 The docs show Python only through ``literalinclude`` of files in ``docs/samples``.
-A sample either defines ``async def main()``, whose standard output must equal the
-sample's ``.out`` file (shown in the docs as its output), or defines ``test_*``
-coroutine functions, which run here as tests. Every sample runs under Trio's
-MockClock with autojump, in a fresh working directory.
+A sample either defines ``async def main()``, which runs on Trio's MockClock with
+autojump and must print exactly the sample's ``.out`` file (the docs show it as the
+output), or defines ``test_*`` coroutine functions, which run here as pytest-trio
+would run them, on the MockClock their ``autojump_clock`` or ``mock_clock``
+parameter asks for. Each runs in a fresh working directory.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import inspect
 import re
@@ -85,8 +87,30 @@ def test_no_inline_python() -> None:
     assert inline == [], "put Python samples in docs/samples and literalinclude them"
 
 
-@pytest.mark.parametrize("path", SAMPLE_FILES, ids=[path.stem for path in SAMPLE_FILES])
-async def test_sample_runs(
+MAIN_SAMPLES = [path for path in SAMPLE_FILES if hasattr(load_sample(path), "main")]
+TEST_SAMPLES = [
+    (path, test.__name__) for path in SAMPLE_FILES for test in sample_tests(load_sample(path))
+]
+
+
+def test_each_sample_has_main_or_tests() -> None:
+    both_or_neither = [
+        path.name
+        for path in SAMPLE_FILES
+        if (path in MAIN_SAMPLES) == any(sample == path for sample, _ in TEST_SAMPLES)
+    ]
+    assert both_or_neither == [], "a sample defines either main() or test_* functions"
+
+
+def test_each_output_has_its_sample() -> None:
+    orphans = [
+        path.name for path in SAMPLES.glob("*.out") if path.with_suffix(".py") not in MAIN_SAMPLES
+    ]
+    assert orphans == []
+
+
+@pytest.mark.parametrize("path", MAIN_SAMPLES, ids=[path.stem for path in MAIN_SAMPLES])
+async def test_sample_prints_its_output(
     path: Path,
     autojump_clock: trio.testing.MockClock,
     tmp_path: Path,
@@ -94,17 +118,28 @@ async def test_sample_runs(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    module = load_sample(path)
-    main = getattr(module, "main", None)
-    tests = sample_tests(module)
-    assert (main is None) != (tests == []), "a sample has either main() or test_* functions"
+    await load_sample(path).main()
 
-    if main is not None:
-        await main()
-        expected = path.with_suffix(".out").read_text(encoding="utf-8")
-        assert capsys.readouterr().out == expected
+    expected = path.with_suffix(".out").read_text(encoding="utf-8")
+    assert capsys.readouterr().out == expected
 
-    fixtures: dict[str, object] = {"autojump_clock": autojump_clock, "tmp_path": tmp_path}
-    for test in tests:
-        arguments = {name: fixtures[name] for name in inspect.signature(test).parameters}
-        await test(**arguments)
+
+@pytest.mark.parametrize(
+    ("path", "name"), TEST_SAMPLES, ids=[f"{path.stem}.{name}" for path, name in TEST_SAMPLES]
+)
+def test_sample_test_passes(
+    path: Path, name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each sample test gets the clock its fixture name asks for, as pytest-trio gives it.
+    monkeypatch.chdir(tmp_path)
+    test = getattr(load_sample(path), name)
+    parameters = inspect.signature(test).parameters
+    clock = None
+    if "autojump_clock" in parameters:
+        clock = trio.testing.MockClock(autojump_threshold=0)
+    elif "mock_clock" in parameters:
+        clock = trio.testing.MockClock()
+    fixtures = {"autojump_clock": clock, "mock_clock": clock, "tmp_path": tmp_path}
+    arguments = {name: fixtures[name] for name in parameters}
+
+    trio.run(functools.partial(test, **arguments), clock=clock)

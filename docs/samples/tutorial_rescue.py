@@ -20,14 +20,18 @@ class Uploader(trio_bucket.Executor):
         self.rescued.append((task.id, left))
 
 
+async def query_database() -> None:
+    await trio.sleep(1)
+    raise ConnectionError("lost the connection to the database")
+
+
 async def main() -> None:
     uploader = Uploader()
     try:
         async with trio_bucket.open_bucket(uploader, lifespan=30.0) as bucket:
             bucket.fill_nowait("upload:1", "report.pdf")
             bucket.fill_nowait("upload:2", "photo.jpg", kind=TaskKind.TIME_BOMB)
-            await trio.sleep(1)
-            raise ConnectionError("lost the connection to the database")
+            await query_database()
     except ConnectionError as error:
         print(f"the block raised {error!r}")
 
