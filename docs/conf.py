@@ -148,8 +148,6 @@ def merge_attribute_comments(app: object) -> None:
     ``trio_bucket/__init__.py``. This copies them there from the private modules
     that define the names.
     """
-    import pkgutil
-
     from sphinx.pycode import ModuleAnalyzer
 
     import trio_bucket
@@ -157,8 +155,12 @@ def merge_attribute_comments(app: object) -> None:
     public = ModuleAnalyzer.for_module("trio_bucket")
     public.analyze()
     exported = set(trio_bucket.__all__)
-    for module in pkgutil.walk_packages(trio_bucket.__path__, "trio_bucket."):
-        private = ModuleAnalyzer.for_module(module.name)
+    package = Path(trio_bucket.__file__).parent
+    # Parse the source files without importing them: importing a command-line
+    # module such as __main__ would run it.
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package.parent).with_suffix("")
+        private = ModuleAnalyzer.for_file(str(path), ".".join(relative.parts))
         private.analyze()
         for (scope, name), comment in private.attr_docs.items():
             if scope in exported:
