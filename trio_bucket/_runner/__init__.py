@@ -1,0 +1,1 @@
+"""The ``trio-bucket`` command-line runner."""

@@ -1,0 +1,281 @@
+"""``trio-bucket run``: read job lines, fill the bucket, report outcomes, rescue on signals.
+
+The run ends when the input has ended and every task has its outcome. SIGINT or
+SIGTERM cancels the bucket's block instead, so the bucket rescues every live task
+into the store (before any on_panic hook runs) and the runner exits with status
+128 + the signal number.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import attrs
+import trio
+
+from .._bucket import Bucket
+from .._errors import DuplicateTaskError, TaskNotFoundError
+from .._executor import ExecutorProtocol
+from .._open import open_bucket
+from .._records import Outcome
+from .._stores._sqlite import SqliteRescueStore
+from ._command import check_command_data
+from ._console import Console, ConsoleLogHandler
+from ._executors import ReportingExecutor
+from ._jobs import DrainLine, JobLineError, TaskDefaults, TaskLine, parse_job_line
+from ._reader import LineReader
+
+#: Exit status when every line was accepted and every task finished or was drained.
+EXIT_OK = 0
+#: Exit status when some task failed or exhausted its lifespan.
+EXIT_TASKS_FAILED = 1
+#: Exit status when some input line was rejected, or the command line was invalid.
+EXIT_BAD_INPUT = 2
+
+#: Seconds between redraws of the progress line.
+_PROGRESS_INTERVAL = 0.2
+
+
+@attrs.frozen(kw_only=True)
+class RunOptions:
+    """The settings of one ``trio-bucket run``."""
+
+    jobs_fd: int
+    store_path: Path
+    executor: ExecutorProtocol
+    command_executor: bool
+    lifespan: float
+    run_after: float
+    max_tasks: int
+    max_running: int | None
+    resume: bool
+    journal: bool
+
+
+@attrs.define
+class _RunState:
+    """What the feed has seen: the origin of each filled id, and the rejected lines."""
+
+    origins: dict[str, str] = attrs.Factory(dict[str, str])
+    rejected: int = 0
+    signal_number: int | None = None
+
+
+async def run_jobs(options: RunOptions, console: Console) -> int:
+    """Run the jobs that *options* describe and return the exit status."""
+    try:
+        store = await SqliteRescueStore.open(options.store_path)
+    except (OSError, sqlite3.Error) as error:
+        console.message(
+            f"cannot open the store {str(options.store_path)!r}: {error}; "
+            "pass --store with the path of a writable SQLite file"
+        )
+        return EXIT_BAD_INPUT
+
+    handler = ConsoleLogHandler(console)
+    logger = logging.getLogger("trio_bucket")
+    logger.addHandler(handler)
+    try:
+        async with store:
+            return await _run_with_store(options, store, console)
+    finally:
+        logger.removeHandler(handler)
+
+
+async def _run_with_store(options: RunOptions, store: SqliteRescueStore, console: Console) -> int:
+    state = _RunState()
+    started_at = trio.current_time()
+    console.start_clock()
+    limiter = None if options.max_running is None else trio.CapacityLimiter(options.max_running)
+    executor = ReportingExecutor(options.executor, console, limiter)
+
+    bucket_context = open_bucket(
+        executor,
+        lifespan=options.lifespan,
+        run_after=options.run_after,
+        max_tasks=options.max_tasks,
+        store=store,
+        journal=options.journal,
+    )
+    statistics = None
+
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as helpers:
+            run_scope = trio.CancelScope()
+            helpers.start_soon(_watch_signals, signals, run_scope, state, console)
+            with run_scope:
+                async with bucket_context as bucket:
+                    statistics = bucket.statistics
+                    helpers.start_soon(_draw_progress, bucket, executor, console)
+                    await _start(options, bucket, store, state, console)
+                    await _feed(options, bucket, state, console)
+            helpers.cancel_scope.cancel()
+
+    console.clear_progress()
+    filled, rescued = (0, 0) if statistics is None else (statistics().filled, statistics().rescued)
+    seconds = trio.current_time() - started_at
+    _report_end(filled, rescued, store, state, console, seconds)
+    return _exit_status(state, console)
+
+
+async def _watch_signals(
+    signals: AsyncIterator[int],
+    run_scope: trio.CancelScope,
+    state: _RunState,
+    console: Console,
+) -> None:
+    async for signal_number in signals:
+        if state.signal_number is None:
+            state.signal_number = signal_number
+            console.message(
+                f"{signal.Signals(signal_number).name} received: "
+                "rescuing every live task into the store"
+            )
+            run_scope.cancel()
+
+
+async def _start(
+    options: RunOptions,
+    bucket: Bucket,
+    store: SqliteRescueStore,
+    state: _RunState,
+    console: Console,
+) -> None:
+    if options.resume:
+        handles = await bucket.restore()
+        for handle in handles:
+            state.origins[handle.id] = "a task resumed from the store"
+        console.message(f"resumed {_tasks(len(handles))} from {str(store.path)!r}")
+        return
+
+    held = await store.load()
+    if held:
+        console.message(
+            f"note: the store {str(store.path)!r} contains {_tasks(len(held))} "
+            "from an earlier run; run with --resume to run them"
+        )
+
+
+async def _feed(options: RunOptions, bucket: Bucket, state: _RunState, console: Console) -> None:
+    reader = LineReader(options.jobs_fd)
+    defaults = TaskDefaults(run_after=options.run_after, lifespan=options.lifespan)
+    check_data = check_command_data if options.command_executor else None
+
+    while (item := await reader.next_line()) is not None:
+        line_number, text = item
+        if not text.strip():
+            continue
+
+        try:
+            line = parse_job_line(text, defaults, check_data)
+        except JobLineError as error:
+            _reject(state, console, line_number, str(error))
+            continue
+
+        if isinstance(line, DrainLine):
+            _drain(bucket, line, line_number, state, console)
+        else:
+            await _fill(bucket, line, line_number, state, console)
+
+
+async def _fill(
+    bucket: Bucket, line: TaskLine, line_number: int, state: _RunState, console: Console
+) -> None:
+    origin = state.origins.get(line.task_id)
+    if origin is not None:
+        _reject(
+            state,
+            console,
+            line_number,
+            f"duplicate id {line.task_id!r}: {origin} already has it; give each task its own id",
+        )
+        return
+
+    try:
+        await bucket.fill(
+            line.task_id,
+            line.data,
+            kind=line.kind,
+            run_after=line.run_after,
+            lifespan=line.lifespan,
+        )
+    except (ValueError, TypeError, DuplicateTaskError) as error:
+        _reject(state, console, line_number, str(error))
+    else:
+        state.origins[line.task_id] = f"line {line_number}"
+
+
+def _drain(
+    bucket: Bucket, line: DrainLine, line_number: int, state: _RunState, console: Console
+) -> None:
+    if line.task_id not in state.origins:
+        _reject(
+            state,
+            console,
+            line_number,
+            f"drain of unknown id {line.task_id!r}: no earlier line filled a task with that id; "
+            "put the drain after the task's line and check the id",
+        )
+        return
+
+    try:
+        bucket.drain(line.task_id)
+    except TaskNotFoundError:
+        console.message(
+            f"line {line_number}: task {line.task_id!r} already has its outcome, "
+            "so there is nothing to drain"
+        )
+    else:
+        console.outcome(line.task_id, Outcome.DRAINED)
+
+
+def _reject(state: _RunState, console: Console, line_number: int, reason: str) -> None:
+    state.rejected += 1
+    console.message(f"line {line_number}: {reason}")
+
+
+async def _draw_progress(bucket: Bucket, executor: ReportingExecutor, console: Console) -> None:
+    while True:
+        statistics = bucket.statistics()
+        console.show_progress(
+            f"{statistics.live} live, {executor.executing} running | {console.counts_text()}"
+        )
+        await trio.sleep(_PROGRESS_INTERVAL)
+
+
+def _report_end(
+    filled: int,
+    rescued: int,
+    store: SqliteRescueStore,
+    state: _RunState,
+    console: Console,
+    seconds: float,
+) -> None:
+    summary = f"{_tasks(filled)} in {seconds:.1f} s: {console.counts_text()}"
+    if state.rejected:
+        summary += f"; {state.rejected} input line{'s' if state.rejected != 1 else ''} rejected"
+    console.message(summary)
+
+    if state.signal_number is not None:
+        console.message(
+            f"rescued {_tasks(rescued)} into {str(store.path)!r}; "
+            "run `trio-bucket run --resume` to run them, or `trio-bucket rescued` to list them"
+        )
+
+
+def _exit_status(state: _RunState, console: Console) -> int:
+    if state.signal_number is not None:
+        return 128 + state.signal_number
+    if state.rejected:
+        return EXIT_BAD_INPUT
+    if console.counts[Outcome.FAILED] or console.counts[Outcome.EXHAUSTED]:
+        return EXIT_TASKS_FAILED
+    return EXIT_OK
+
+
+def _tasks(count: int) -> str:
+    return f"{count} task{'s' if count != 1 else ''}"
