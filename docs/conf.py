@@ -179,7 +179,7 @@ def hide_context_manager_type(
     signature: str | None,
     return_annotation: str | None,
 ) -> tuple[str | None, str | None] | None:
-    """Drop the return annotation of open_bucket: ``async with ... as bucket`` says it."""
+    """Drop the return annotation of open_bucket, which ``async with ... as bucket`` shows."""
     if name == "trio_bucket.open_bucket":
         return signature, None
     return None

@@ -4,8 +4,8 @@ The docs show Python only through ``literalinclude`` of files in ``docs/samples`
 A sample either defines ``async def main()``, which runs on Trio's MockClock with
 autojump and must print exactly the sample's ``.out`` file (the docs show it as the
 output), or defines ``test_*`` coroutine functions, which run here as pytest-trio
-would run them, on the MockClock their ``autojump_clock`` or ``mock_clock``
-parameter asks for. Each runs in a fresh working directory.
+would run them, on the MockClock that their ``autojump_clock`` or ``mock_clock``
+parameter requests. Each runs in a fresh working directory.
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ async def test_sample_prints_its_output(
 def test_sample_test_passes(
     path: Path, name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Each sample test gets the clock its fixture name asks for, as pytest-trio gives it.
+    # Each sample test gets the clock that its fixture name requests, as with pytest-trio.
     monkeypatch.chdir(tmp_path)
     test = getattr(load_sample(path), name)
     parameters = inspect.signature(test).parameters

@@ -58,7 +58,7 @@ async def test_slow_mailer_exhausts_reminder(autojump_clock: trio.testing.MockCl
 
 
 async def test_nothing_sent_before_run_after(mock_clock: trio.testing.MockClock) -> None:
-    # mock_clock moves only when the test says so: check the state at chosen times.
+    # mock_clock moves only when the test jumps it: check the state at chosen times.
     mailer = FakeMailer(delay=0.5)
     async with trio_bucket.open_bucket(Reminders(mailer), run_after=60, lifespan=120) as bucket:
         bucket.fill_nowait("standup", "Stand-up in 5 minutes", kind=TaskKind.TIME_BOMB)
