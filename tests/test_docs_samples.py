@@ -17,7 +17,6 @@ import re
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import pytest
 import trio.testing
@@ -32,6 +31,15 @@ INLINE_PYTHON = re.compile(
     r"^\s*\.\. (?:code-block|code|sourcecode|highlight)::\s*(?:python\d?|py|pycon)\s*$",
     re.MULTILINE,
 )
+
+
+# Found by reading the source, so that a broken sample fails its own test, not collection.
+MAIN_FUNCTION = re.compile(r"^async def main\(\)", re.MULTILINE)
+TEST_FUNCTION = re.compile(r"^async def (test_\w+)\(", re.MULTILINE)
+MAIN_SAMPLES = [path for path in SAMPLE_FILES if MAIN_FUNCTION.search(path.read_text("utf-8"))]
+TEST_SAMPLES = [
+    (path, name) for path in SAMPLE_FILES for name in TEST_FUNCTION.findall(path.read_text("utf-8"))
+]
 
 
 def included_files() -> dict[Path, Path]:
@@ -58,14 +66,6 @@ def load_sample(path: Path) -> ModuleType:
     return module
 
 
-def sample_tests(module: ModuleType) -> list[Any]:
-    return [
-        function
-        for name, function in vars(module).items()
-        if name.startswith("test_") and inspect.iscoroutinefunction(function)
-    ]
-
-
 def test_samples_exist() -> None:
     assert len(SAMPLE_FILES) > 0
 
@@ -85,12 +85,6 @@ def test_every_sample_is_shown() -> None:
 def test_no_inline_python() -> None:
     inline = [str(page) for page in PAGES if INLINE_PYTHON.search(page.read_text("utf-8"))]
     assert inline == [], "put Python samples in docs/samples and literalinclude them"
-
-
-MAIN_SAMPLES = [path for path in SAMPLE_FILES if hasattr(load_sample(path), "main")]
-TEST_SAMPLES = [
-    (path, test.__name__) for path in SAMPLE_FILES for test in sample_tests(load_sample(path))
-]
 
 
 def test_each_sample_has_main_or_tests() -> None:
@@ -133,6 +127,7 @@ def test_sample_test_passes(
     # Each sample test gets the clock that its fixture name requests, as with pytest-trio.
     monkeypatch.chdir(tmp_path)
     test = getattr(load_sample(path), name)
+    assert inspect.iscoroutinefunction(test)
     parameters = inspect.signature(test).parameters
     clock = None
     if "autojump_clock" in parameters:
