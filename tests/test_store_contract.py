@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import trio
 import trio.testing
+from executors import RecordingExecutor, sleeps
 
-from tests.executors import RecordingExecutor, sleeps
 from trio_bucket import Outcome, RescueStore, TaskKind, TaskRecord, open_bucket
 from trio_bucket._stores._sqlite import SqliteRescueStore
 
