@@ -2,7 +2,7 @@
 
 The tests synchronise on the runner's output lines, never on sleeps. Tasks that
 must stay running until the test lets them go wait for a gate file to exist.
-This module also holds the executors that the tests name with ``--executor``.
+This module also defines the executors that the tests name with ``--executor``.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A task's data is ``{"argv": [...], "cwd": ..., "env": {...}}``; cwd and env are
 optional, and env adds to the runner's own environment. The program starts in a
-new session, so its process group holds it and every child it starts. When the
+new session, so its process group contains it and every child it starts. When the
 task is cancelled (its lifespan ran out, or it was drained or rescued) the whole
 group gets SIGTERM, then SIGKILL if it is still running 5 seconds later.
 """

@@ -1,4 +1,4 @@
-"""What the runner writes: events on standard output, messages and progress on standard error."""
+"""The runner's output: events on standard output, messages and progress on standard error."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ def load_executor(spec: str) -> ExecutorProtocol:
     first for the module, as ``python -m`` does.
 
     Raises:
-        ExecutorPathError: if *spec* does not name an executor; the message says why.
+        ExecutorPathError: if *spec* does not name an executor; the message explains why.
     """
     if spec == "command":
         return CommandExecutor()

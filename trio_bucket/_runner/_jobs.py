@@ -2,7 +2,7 @@
 
 A task line is ``{"id": ..., "data": ..., "kind": ..., "run_after": ..., "lifespan": ...}``
 with only ``id`` required; a line with ``run_after`` and no ``kind`` is a time bomb.
-A drain line is ``{"drain": ID}``. Every check happens here, before the bucket sees
+A drain line is ``{"drain": ID}``. Every check happens here, before the bucket receives
 the task, so that an error can name the line and say how to fix it.
 """
 
@@ -22,7 +22,7 @@ _KINDS = {kind.value: kind for kind in TaskKind}
 
 
 class JobLineError(ValueError):
-    """A job line that cannot be acted on; the message says what to fix."""
+    """A job line that cannot be acted on; the message states what to fix."""
 
 
 @attrs.frozen
@@ -65,7 +65,7 @@ def parse_job_line(
             the executor can run this task data.
 
     Raises:
-        JobLineError: if the line is not a valid task or drain; the message says
+        JobLineError: if the line is not a valid task or drain; the message states
             what is wrong and how to fix it.
     """
     fields = _decode_object(text)

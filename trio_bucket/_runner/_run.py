@@ -58,7 +58,7 @@ class RunOptions:
 
 @attrs.define
 class _RunState:
-    """What the feed has seen: the origin of each filled id, and the rejected lines."""
+    """The feed's record of the run: where each filled id came from, and the rejected lines."""
 
     origins: dict[str, str] = attrs.Factory(dict[str, str])
     rejected: int = 0

@@ -44,7 +44,7 @@ def default_store_path() -> Path:
     """Return ``$XDG_STATE_HOME/trio-bucket/rescued.sqlite3``.
 
     XDG_STATE_HOME defaults to ``~/.local/state`` when it is unset or not an
-    absolute path, as the XDG Base Directory specification says.
+    absolute path, following the XDG Base Directory specification.
     """
     state_home = os.environ.get("XDG_STATE_HOME", "")
     base = Path(state_home) if os.path.isabs(state_home) else Path.home() / ".local" / "state"
@@ -115,15 +115,16 @@ def _build_parser() -> argparse.ArgumentParser:
         type=_count,
         default=1024,
         metavar="N",
-        help="the most tasks live at once; reading waits while the bucket is full (default: 1024)",
+        help="the maximum number of live tasks; reading waits while the bucket is full "
+        "(default: 1024)",
     )
     run.add_argument(
         "--max-running",
         type=_count,
         default=None,
         metavar="N",
-        help="the most tasks executing at once; the others wait while their lifespan "
-        "keeps counting (default: no limit)",
+        help="the maximum number of tasks executing at once; the others wait while their "
+        "lifespan keeps counting (default: no limit)",
     )
     _add_store_option(run)
     run.add_argument(
