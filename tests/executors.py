@@ -13,8 +13,9 @@ class RecordingExecutor(Executor):
     """Records each hook call as ``(time, hook, task id)``.
 
     ``task.data`` steers ``on_execute``: a dict whose ``"sleep"`` is seconds to
-    sleep and whose ``"error"`` is an exception to raise after that. Any other
-    data finishes at once.
+    sleep, and whose ``"error"`` is an exception (or ``"fail"`` a message for a
+    RuntimeError, which JSON can carry) to raise after that. Any other data
+    finishes at once.
     """
 
     def __init__(self) -> None:
@@ -39,6 +40,8 @@ class RecordingExecutor(Executor):
             await trio.sleep(steps["sleep"])
         if "error" in steps:
             raise steps["error"]
+        if "fail" in steps:
+            raise RuntimeError(steps["fail"])
 
     async def on_finish(self, task: TaskRecord) -> None:
         self._record("on_finish", task)
