@@ -15,15 +15,19 @@ half a batch.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, final
+from typing import Any, cast, final
 
 import coredis
 from coredis.commands.script import Script
 
 from .._records import TaskRecord
 from ._base import current_time, decode_record, encode_record
+
+if sys.version_info < (3, 11):
+    from exceptiongroup import BaseExceptionGroup
 
 # KEYS: hash, order, seq. ARGV: id1, json1, id2, json2, ...
 # Saving an id again replaces its record and moves it to the end of the order.
@@ -158,6 +162,39 @@ class RedisRescueStore:
             )
 
 
+@asynccontextmanager
+async def connect_redis(url: str) -> AsyncGenerator[coredis.Redis[str]]:
+    """Open a coredis client for *url* that decodes replies to str.
+
+    coredis runs the block inside its connection pool's task group, which wraps
+    every exception in an ExceptionGroup; this unwraps a group that holds one
+    exception, so that the block's own exception propagates as itself.
+    """
+    try:
+        async with coredis.Redis.from_url(url, decode_responses=True) as client:
+            yield client
+    except BaseExceptionGroup as group:
+        sole = sole_exception(group)
+        if sole is None:
+            raise
+        raise sole from None
+
+
+def sole_exception(group: BaseExceptionGroup[Any]) -> BaseException | None:
+    """Return the one exception that every leaf of *group* is, or None if they differ."""
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [group]
+    while pending:
+        error = pending.pop()
+        if isinstance(error, BaseExceptionGroup):
+            pending.extend(cast("BaseExceptionGroup[Any]", error).exceptions)  # type: ignore[redundant-cast]
+        else:
+            leaves.append(error)
+    if leaves and all(leaf is leaves[0] for leaf in leaves):
+        return leaves[0]
+    return None
+
+
 async def run_script(script: Script[str], keys: Sequence[str], args: Sequence[str]) -> Any:
     """Run a registered Lua *script* and return its reply as Redis sent it."""
     return await script(keys=keys, args=args, callback=_reply_as_is)
@@ -185,8 +222,7 @@ async def open_redis_store(url: str, *, name: str) -> AsyncGenerator[RedisRescue
     .. versionadded:: 0.1
     """
     check_bucket_name(name)
-    client = coredis.Redis.from_url(url, decode_responses=True)
-    async with client:
+    async with connect_redis(url) as client:
         store = RedisRescueStore(client, name)
         try:
             yield store

@@ -1,0 +1,948 @@
+"""SharedBucket: one bucket name shared by many processes through Redis Streams.
+
+Theory of operation
+-------------------
+
+Each process runs a local bucket (:func:`open_bucket`) and a consumer named
+after the process. Redis holds what the processes share, under the bucket name:
+
+* ``live``, a hash from each live task id to a fill token, a fresh random value
+  per fill. A task is live in the shared bucket exactly while its id maps to its
+  token: fill adds it (so ids are unique across processes), drain and the end of
+  the outcome remove it.
+* ``held``, a stream of tasks that went straight into a process's own bucket.
+  The fill script appends the entry and reads it into that process's pending
+  list in one step.
+* ``queue``, a stream of tasks filled while the filling process had no room.
+  Every process reads it with XREADGROUP whenever its bucket has room.
+* ``control``, a stream of drain requests that every process reads.
+
+An entry stays in its consumer's pending list until the task's outcome hook has
+returned; only then is it acknowledged (XACK) and deleted. Each process resets
+the idle time of the entries it owns every ``heartbeat_interval`` seconds, and
+takes over, with XAUTOCLAIM, entries idle for ``claim_idle`` seconds: those of a
+process that died, or stalled that long. A task therefore runs at least once,
+and twice only when its process died or stalled before acknowledging it.
+
+A process owns a task from the moment its entry is in its pending list. The
+task is then CHECKING (the TAKE script checks that the token is still live),
+WAITING (for room in the local bucket) or LOCAL. Before an outcome hook runs,
+RESERVE marks the registry value as settling, so a drain that comes later finds
+no live task and the hook runs at most once per fill, whichever process ran it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import socket
+import time
+import uuid
+from collections import deque
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, final
+
+import attrs
+import coredis
+import trio
+from coredis.commands.script import Script
+from coredis.exceptions import ConnectionError as RedisConnectionError
+from coredis.exceptions import StreamDuplicateConsumerGroupError
+
+from .._bucket import Bucket
+from .._config import (
+    DEFAULT_HOOK_TIMEOUT,
+    BucketConfig,
+    check_lifespan,
+    check_run_after,
+    check_run_after_below_lifespan,
+)
+from .._errors import BucketClosedError, DuplicateTaskError, TaskNotFoundError
+from .._executor import ExecutorProtocol
+from .._hooks import call_hook
+from .._open import open_bucket
+from .._records import BucketStatistics, TaskKind, TaskRecord
+from .._stores._base import check_json_data
+from .._stores._redis import check_bucket_name, connect_redis, run_script
+from . import _scripts
+from ._entry import OwnedTask, TaskEntry, Where, times_left
+
+logger = logging.getLogger("trio_bucket")
+
+#: Control entries kept in Redis; a process that falls further behind than this
+#: finds its drains through the periodic registry check instead.
+CONTROL_MAX_LENGTH = 10_000
+
+
+@attrs.frozen(kw_only=True)
+class SharedStatistics:
+    """A snapshot of one process's part of a shared bucket.
+
+    .. versionadded:: 0.1
+    """
+
+    #: BucketStatistics: The counters of this process's local bucket.
+    local: BucketStatistics
+    #: int: Tasks filled here that went straight into the local bucket.
+    filled_local: int
+    #: int: Tasks filled here that went onto the queue stream.
+    filled_queued: int
+    #: int: Entries this process took from the queue with XREADGROUP.
+    taken: int
+    #: int: Entries this process took over from idle consumers with XAUTOCLAIM.
+    claimed: int
+    #: int: Tasks this process handed back to the queue (rescue or shutdown).
+    requeued: int
+    #: int: Entries acknowledged without running: drained, or settled elsewhere.
+    dropped: int
+    #: int: Local tasks cancelled because another process claimed their entry.
+    taken_over: int
+    #: int: Taken tasks whose lifespan had run out before any process took them.
+    expired: int
+
+
+@attrs.frozen(kw_only=True)
+class _Settings:
+    consumer: str
+    claim_idle: float
+    heartbeat_interval: float
+    read_block: float
+    wall_clock: Callable[[], float]
+
+
+@final
+class SharedBucket:
+    """This process's view of a bucket shared by several processes, opened by
+    :func:`open_shared_bucket`.
+
+    .. versionadded:: 0.1
+    """
+
+    def __init__(
+        self,
+        client: coredis.Redis[str],
+        keys: _scripts.SharedKeys,
+        config: BucketConfig,
+        settings: _Settings,
+    ) -> None:
+        # Not public: a shared bucket lives exactly as long as its open_shared_bucket() block.
+        self._client = client
+        self._keys = keys
+        self._config = config
+        self._settings = settings
+        self._scripts = _Scripts(client)
+        self._bucket: Bucket | None = None
+        self._services: trio.Nursery | None = None
+        # Shutdown lets every Redis call finish instead of cancelling it, because
+        # coredis leaks a half-made connection when cancelled while connecting.
+        self._taking = True
+        self._stopping = False
+        self._naps: set[trio.CancelScope] = set()
+        self._local: dict[str, OwnedTask] = {}
+        self._rescuing: dict[str, OwnedTask] = {}
+        self._owned: dict[str, OwnedTask] = {}  # by token, in every Where
+        self._waiting: deque[OwnedTask] = deque()
+        self._checking = 0
+        self._room_changed = trio.Event()
+        self._paused = False
+        self._closed = False
+        self._cursors = {keys.held: "0-0", keys.queue: "0-0"}
+        self._control_seen = "0-0"
+        self._counts = dict.fromkeys(
+            ("filled_local", "filled_queued", "taken", "claimed", "requeued", "dropped",
+             "taken_over", "expired"),
+            0,
+        )  # fmt: skip
+
+    def __repr__(self) -> str:
+        return (
+            f"<SharedBucket name={self._keys.name!r} consumer={self._settings.consumer!r} "
+            f"local={len(self._local)}>"
+        )
+
+    @property
+    def name(self) -> str:
+        """str: The shared bucket's name."""
+        return self._keys.name
+
+    @property
+    def consumer(self) -> str:
+        """str: This process's consumer name in the shared bucket's consumer group."""
+        return self._settings.consumer
+
+    def __contains__(self, task_id: object) -> bool:
+        """Return whether *task_id* is live in this process's local bucket."""
+        return task_id in self._local
+
+    def statistics(self) -> SharedStatistics:
+        """Return a snapshot of this process's counters."""
+        return SharedStatistics(local=self._local_bucket().statistics(), **self._counts)
+
+    async def live_count(self) -> int:
+        """Return how many tasks are live in the shared bucket, across every process."""
+        return await self._client.hlen(self._keys.live)
+
+    # Filling
+
+    async def fill(
+        self,
+        task_id: str,
+        data: Any = None,
+        *,
+        kind: TaskKind = TaskKind.IMMEDIATE,
+        run_after: float | None = None,
+        lifespan: float | None = None,
+    ) -> bool:
+        """Add a task to the shared bucket: here if the local bucket has room, else queued.
+
+        A queued task runs on whichever process has room first, this one included.
+        Its run_after and lifespan count from this call on every process.
+
+        Args:
+            task_id: The task's id, unique among the live tasks of the shared bucket.
+            data: A JSON-serialisable value, handed to every hook as
+                :attr:`TaskRecord.data`.
+            kind: :attr:`TaskKind.IMMEDIATE` or :attr:`TaskKind.TIME_BOMB`.
+            run_after: Overrides the bucket's ``run_after`` for this time bomb.
+            lifespan: Overrides the bucket's ``lifespan`` for this task.
+
+        Returns:
+            True if the task went into this process's local bucket, False if it
+            went onto the queue stream.
+
+        Raises:
+            BucketClosedError: if the shared bucket's block has exited.
+            DuplicateTaskError: if a task with this id is live on any process.
+            TypeError: if *task_id* is not a str, *kind* is not a :class:`TaskKind`
+                or *data* is not JSON-serialisable.
+            ValueError: if *task_id* is empty or the times are invalid.
+        """
+        entry = self._new_entry(task_id, data, kind, run_after, lifespan)
+        if self._closed:
+            raise BucketClosedError(f"cannot fill task {task_id!r}: the shared bucket is closed")
+
+        if self._room() <= 0 or self._paused:
+            await self._fill_script(self._keys.queue, entry, deliver=False)
+            self._counts["filled_queued"] += 1
+            return False
+
+        self._checking += 1  # Keeps the room until the task is in the local bucket.
+        try:
+            entry_id = await self._fill_script(self._keys.held, entry, deliver=True)
+        finally:
+            self._checking -= 1
+        owned = OwnedTask(entry, self._keys.held, entry_id, Where.WAITING)
+        self._owned[entry.token] = owned
+        self._waiting.appendleft(owned)
+        self._counts["filled_local"] += 1
+        self._place_waiting()
+        return True
+
+    def _new_entry(
+        self,
+        task_id: str,
+        data: Any,
+        kind: TaskKind,
+        run_after: float | None,
+        lifespan: float | None,
+    ) -> TaskEntry:
+        if not isinstance(task_id, str):
+            raise TypeError(f"task_id must be a str, got {type(task_id).__name__} {task_id!r}")
+        if not task_id:
+            raise ValueError("task_id must not be empty")
+        if not isinstance(kind, TaskKind):
+            raise TypeError(f"kind must be a TaskKind, got {kind!r}")
+        check_json_data(task_id, data)
+
+        task_lifespan = self._config.lifespan
+        if lifespan is not None:
+            task_lifespan = check_lifespan("lifespan", lifespan)
+        task_run_after = 0.0
+        if kind is TaskKind.IMMEDIATE and run_after is not None:
+            raise ValueError(
+                f"run_after ({run_after!r}) applies only to time bombs; "
+                "pass kind=TaskKind.TIME_BOMB or drop run_after"
+            )
+        if kind is TaskKind.TIME_BOMB:
+            task_run_after = self._config.run_after
+            if run_after is not None:
+                task_run_after = check_run_after("run_after", run_after)
+            check_run_after_below_lifespan(task_run_after, task_lifespan)
+
+        return TaskEntry(
+            task_id=task_id,
+            token=uuid.uuid4().hex,
+            data=data,
+            kind=kind,
+            run_after=task_run_after,
+            lifespan=task_lifespan,
+            filled_wall=self._settings.wall_clock(),
+        )
+
+    async def _fill_script(self, stream: str, entry: TaskEntry, *, deliver: bool) -> str:
+        arguments = [
+            _scripts.GROUP,
+            self._settings.consumer,
+            "1" if deliver else "0",
+            entry.task_id,
+            entry.token,
+            *entry.to_fields(),
+        ]
+        entry_id: str | None = await run_script(
+            self._scripts.fill, [self._keys.live, stream], arguments
+        )
+        if entry_id is None:
+            raise DuplicateTaskError(
+                f"a live task of shared bucket {self.name!r} already has id {entry.task_id!r}; "
+                "drain it first or use another id"
+            )
+        return entry_id
+
+    # Room and placement in the local bucket
+
+    def _local_bucket(self) -> Bucket:
+        assert self._bucket is not None
+        return self._bucket
+
+    def _room(self) -> int:
+        bucket = self._local_bucket()
+        return bucket.max_tasks - len(bucket) - len(self._waiting) - self._checking
+
+    def _signal_room(self) -> None:
+        self._room_changed.set()
+        self._room_changed = trio.Event()
+        self._place_waiting()
+
+    async def _wait_for_room(self) -> int:
+        """Wait until the local bucket has room, and return it; return 0 once taking stops."""
+        while self._paused or (room := self._room()) <= 0:
+            if not self._taking:
+                return 0
+            await self._room_changed.wait()
+        return room if self._taking else 0
+
+    def _place_waiting(self) -> None:
+        bucket = self._local_bucket()
+        while self._waiting and not self._paused and len(bucket) < bucket.max_tasks:
+            self._place(self._waiting.popleft())
+
+    def _place(self, owned: OwnedTask) -> None:
+        entry = owned.entry
+        stale = self._local.get(entry.task_id)
+        if stale is not None:
+            # The registry gave the id to this newer fill, so the old copy was drained.
+            self._drop(stale, acknowledge=True)
+
+        elapsed = max(0.0, self._settings.wall_clock() - entry.filled_wall)
+        run_after_left, lifespan_left = times_left(entry, elapsed)
+        if lifespan_left <= 0:
+            self._owned.pop(entry.token, None)
+            self._counts["expired"] += 1
+            self._spawn(self._settle_expired, owned, elapsed)
+            return
+
+        owned.where = Where.LOCAL
+        owned.elapsed = elapsed
+        self._local[entry.task_id] = owned
+        bucket = self._local_bucket()
+        if entry.kind is TaskKind.IMMEDIATE:
+            bucket.fill_nowait(entry.task_id, entry.data, lifespan=lifespan_left)
+        else:
+            bucket.fill_nowait(
+                entry.task_id,
+                entry.data,
+                kind=TaskKind.TIME_BOMB,
+                run_after=run_after_left,
+                lifespan=lifespan_left,
+            )
+
+    def _spawn(self, function: Callable[..., Awaitable[None]], *args: Any) -> None:
+        assert self._services is not None
+        self._services.start_soon(function, *args)
+
+    # Taking from the streams
+
+    async def _keep_running(
+        self, step: Callable[[], Awaitable[None]], running: Callable[[], bool]
+    ) -> None:
+        """Run *step* while *running* returns True, riding out Redis connection failures."""
+        while running():
+            try:
+                await step()
+            except (RedisConnectionError, TimeoutError) as error:
+                logger.warning(
+                    "shared bucket %r: Redis failed (%r); retrying in %s seconds",
+                    self.name,
+                    error,
+                    self._settings.heartbeat_interval,
+                )
+                await self._nap(self._settings.heartbeat_interval)
+
+    async def _nap(self, seconds: float) -> None:
+        """Sleep for *seconds*, or until the services stop."""
+        with trio.CancelScope() as scope:
+            if self._stopping:
+                scope.cancel()
+            self._naps.add(scope)
+            try:
+                await trio.sleep(seconds)
+            finally:
+                self._naps.discard(scope)
+
+    async def _consume_once(self) -> None:
+        room = await self._wait_for_room()
+        if room <= 0:
+            return
+        reply = await self._client.xreadgroup(
+            _scripts.GROUP,
+            self._settings.consumer,
+            {self._keys.queue: ">"},
+            count=room,
+            block=_milliseconds(self._settings.read_block),
+        )
+        entries = reply.get(self._keys.queue, ()) if reply else ()
+        if entries:
+            self._counts["taken"] += len(entries)
+            await self._take(self._keys.queue, entries)
+
+    async def _take(self, stream: str, entries: Sequence[Any]) -> None:
+        """Check that taken *entries* are still live, then queue them for the local bucket."""
+        owned_tasks: list[OwnedTask] = []
+        for item in entries:
+            owned = self._parse_entry(stream, item.identifier, item.field_values)
+            if owned is not None:
+                owned_tasks.append(owned)
+                self._owned[owned.entry.token] = owned
+        if not owned_tasks:
+            return
+
+        arguments = [_scripts.GROUP]
+        for owned in owned_tasks:
+            arguments += [owned.entry_id, owned.entry.task_id, owned.entry.token]
+        self._checking += len(owned_tasks)
+        try:
+            keep: list[int] = await run_script(
+                self._scripts.take, [self._keys.live, stream], arguments
+            )
+        finally:
+            self._checking -= len(owned_tasks)
+
+        overflow: list[OwnedTask] = []
+        for owned, kept in zip(owned_tasks, keep, strict=True):
+            if not kept:  # TAKE has acknowledged it.
+                self._drop(owned, acknowledge=False)
+                self._counts["dropped"] += 1
+            elif owned.drained:  # DRAIN ran after TAKE.
+                self._drop(owned, acknowledge=True)
+            elif self._room() > 0 and not self._paused:
+                owned.where = Where.WAITING
+                self._waiting.append(owned)
+                self._place_waiting()
+            else:
+                overflow.append(owned)
+
+        # A local fill took the room while the read was blocked: hand these back
+        # at once, so that a process with room can take them.
+        for owned in overflow:
+            self._owned.pop(owned.entry.token, None)
+            await self._requeue(owned)
+
+    def _parse_entry(self, stream: str, entry_id: str, fields: Any) -> OwnedTask | None:
+        try:
+            entry = TaskEntry.from_fields(fields)
+        except ValueError:
+            logger.exception("dropping entry %s of stream %r", entry_id, stream)
+            self._spawn(self._acknowledge, stream, entry_id)
+            return None
+        return OwnedTask(entry, stream, entry_id, Where.CHECKING)
+
+    async def _maintain_once(self) -> None:
+        await self._nap(self._settings.heartbeat_interval)
+        if self._stopping:
+            return
+        await self._heartbeat()
+        await self._check_registry()
+        if self._taking:
+            await self._autoclaim()
+
+    async def _heartbeat(self) -> None:
+        for stream in (self._keys.held, self._keys.queue):
+            owned = {task.entry_id: task for task in self._owned.values() if task.stream == stream}
+            if not owned:
+                continue
+            arguments = [_scripts.GROUP, self._settings.consumer, *owned]
+            lost: list[str] = await run_script(self._scripts.heartbeat, [stream], arguments)
+            for entry_id in lost:
+                task = owned[entry_id]
+                if self._owned.get(task.entry.token) is task:
+                    logger.warning(
+                        "task %r was claimed by another process after %s idle seconds; "
+                        "cancelling it here",
+                        task.entry.task_id,
+                        self._settings.claim_idle,
+                    )
+                    self._counts["taken_over"] += 1
+                    self._drop(task, acknowledge=False)
+
+    async def _check_registry(self) -> None:
+        # Backs up the control stream: a drain whose message was missed shows here.
+        tasks = list(self._owned.values())
+        if not tasks:
+            return
+        values = await self._client.hmget(self._keys.live, [task.entry.task_id for task in tasks])
+        for task, value in zip(tasks, values, strict=True):
+            if value != task.entry.token and self._owned.get(task.entry.token) is task:
+                self._drop(task, acknowledge=True)
+
+    async def _autoclaim(self) -> None:
+        idle = _milliseconds(self._settings.claim_idle)
+        for stream in (self._keys.held, self._keys.queue):
+            room = self._room()
+            if room <= 0 or self._paused:
+                return
+            reply = await self._client.xautoclaim(
+                stream,
+                _scripts.GROUP,
+                self._settings.consumer,
+                idle,
+                self._cursors[stream],
+                count=room,
+            )
+            self._cursors[stream] = reply[0]
+            entries = reply[1]
+            if entries:
+                self._counts["claimed"] += len(entries)
+                logger.warning(
+                    "took over %d idle entries of stream %r: their process died or stalled "
+                    "for %s seconds",
+                    len(entries),
+                    stream,
+                    self._settings.claim_idle,
+                )
+                await self._take(stream, entries)
+
+    # Drain
+
+    async def drain(self, task_id: str) -> None:
+        """Drain the live task with this id, wherever it is.
+
+        A task in this process's local bucket is cancelled before this returns. A
+        task on the queue is acknowledged and skipped by whichever process takes
+        it. A task on another process is cancelled there when that process reads
+        the control stream, within about ``read_block`` seconds, or at its next
+        registry check. No outcome hook runs for a drained task.
+
+        Raises:
+            TaskNotFoundError: if no task with this id is live in the shared bucket,
+                including one whose outcome hook has already started.
+        """
+        token: str | None = await run_script(
+            self._scripts.drain,
+            [self._keys.live, self._keys.control],
+            [task_id, str(CONTROL_MAX_LENGTH)],
+        )
+        if token is None:
+            raise TaskNotFoundError(
+                f"no live task of shared bucket {self.name!r} has id {task_id!r}: it was "
+                "never filled, or it has already reached its outcome"
+            )
+        self._drop_token(token)
+
+    def _drop_token(self, token: str) -> None:
+        task = self._owned.get(token)
+        if task is None:
+            return
+        if task.where is Where.CHECKING:
+            task.drained = True
+        else:
+            self._drop(task, acknowledge=True)
+
+    async def _start_control(self) -> None:
+        newest = await self._client.xrevrange(self._keys.control, count=1)
+        self._control_seen = str(newest[0].identifier) if newest else "0-0"
+
+    async def _read_control_once(self) -> None:
+        reply = await self._client.xread(
+            {self._keys.control: self._control_seen},
+            block=_milliseconds(self._settings.read_block),
+        )
+        for item in reply.get(self._keys.control, ()) if reply else ():
+            self._control_seen = str(item.identifier)
+            token = item.field_values.get("token")
+            if token is not None:
+                self._drop_token(str(token))
+
+    def _drop(self, task: OwnedTask, *, acknowledge: bool) -> None:
+        """Forget *task* here without an outcome hook, acknowledging its entry if asked."""
+        self._owned.pop(task.entry.token, None)
+        if task.where is Where.WAITING:
+            self._waiting.remove(task)
+        elif task.where is Where.LOCAL and self._local.get(task.entry.task_id) is task:
+            del self._local[task.entry.task_id]
+            try:
+                self._local_bucket().drain(task.entry.task_id)
+            except TaskNotFoundError:
+                pass  # Its outcome is claimed, so its hook's RESERVE will fail.
+        if acknowledge:
+            self._counts["dropped"] += 1
+            self._spawn(self._acknowledge, task.stream, task.entry_id)
+        self._signal_room()
+
+    async def _acknowledge(self, stream: str, entry_id: str) -> None:
+        await run_script(self._scripts.ack, [stream], [_scripts.GROUP, entry_id])
+
+    # Outcomes: called by _SharedExecutor
+
+    def _claim_local(self, record: TaskRecord) -> OwnedTask | None:
+        task = self._rescuing.pop(record.id, None)
+        if task is None:
+            task = self._local.pop(record.id, None)
+        if task is not None:
+            self._owned.pop(task.entry.token, None)
+            self._signal_room()
+        return task
+
+    async def _run_outcome(
+        self, task: OwnedTask, record: TaskRecord, hook: Callable[[TaskRecord], Awaitable[None]]
+    ) -> None:
+        reserved: int = await run_script(
+            self._scripts.reserve,
+            [self._keys.live],
+            [task.entry.task_id, task.entry.token, self._settings.consumer],
+        )
+        if not reserved:
+            self._counts["dropped"] += 1
+            await self._acknowledge(task.stream, task.entry_id)
+            return
+        try:
+            await hook(record)
+        finally:
+            with trio.CancelScope(shield=True) as scope:
+                scope.deadline = trio.current_time() + self._settings.claim_idle
+                await run_script(
+                    self._scripts.settle,
+                    [self._keys.live, task.stream],
+                    [_scripts.GROUP, task.entry_id, task.entry.task_id, task.entry.token],
+                )
+
+    async def _settle_expired(self, task: OwnedTask, elapsed: float) -> None:
+        record = task.expired_record(trio.current_time(), elapsed)
+        executor = self._executor
+
+        async def exhausted(shared_record: TaskRecord) -> None:
+            await executor.on_exhausted(shared_record)
+
+        await call_hook(
+            lambda: self._run_outcome(task, record, exhausted),
+            hook_name="on_exhausted",
+            task_id=record.id,
+            seconds=self._config.hook_timeout,
+        )
+
+    async def _requeue(self, task: OwnedTask) -> None:
+        arguments = [
+            _scripts.GROUP,
+            task.entry_id,
+            task.entry.task_id,
+            task.entry.token,
+            *task.entry.to_fields(),
+        ]
+        moved: str | None = await run_script(
+            self._scripts.requeue, [self._keys.live, task.stream, self._keys.queue], arguments
+        )
+        if moved is not None:
+            self._counts["requeued"] += 1
+
+    # Rescue and closing
+
+    async def rescue(self) -> list[TaskRecord]:
+        """Hand every task this process owns back to the queue stream.
+
+        Tasks in the local bucket are cancelled and requeued, and so are tasks
+        taken but not yet started; other processes (this one included, once
+        rescue returns) take them from the queue. Their times keep counting from
+        the original fill. The executor's ``on_panic`` does not run, because
+        the tasks are not lost. If Redis cannot be reached, an entry stays in
+        this process's pending list and another process claims it after
+        ``claim_idle`` seconds.
+
+        Returns:
+            The records of the local bucket's rescued tasks, in fill order.
+        """
+        self._paused = True
+        try:
+            await self._requeue_waiting()
+            bucket = self._local_bucket()
+            self._rescuing.update(self._local)
+            owned_by_id = dict(self._local)
+            self._local.clear()
+            rescued = await bucket.rescue()
+        finally:
+            self._paused = False
+            self._signal_room()
+        return [owned_by_id[record.id].shared_record(record) for record in rescued]
+
+    async def _requeue_waiting(self) -> None:
+        while self._waiting:
+            task = self._waiting.popleft()
+            self._owned.pop(task.entry.token, None)
+            await self._requeue(task)
+
+    async def _stop_taking(self) -> None:
+        """Stop taking tasks from the streams and hand back those not yet started."""
+        self._taking = False
+        self._paused = True
+        self._room_changed.set()
+        with trio.CancelScope(shield=True) as scope:
+            scope.deadline = trio.current_time() + self._settings.claim_idle
+            await self._requeue_waiting()
+
+    def _stop_services(self) -> None:
+        """Let the service loops return once their current Redis call has returned."""
+        self._taking = False
+        self._stopping = True
+        self._room_changed.set()
+        for scope in self._naps:
+            scope.cancel()
+
+    @property
+    def _executor(self) -> ExecutorProtocol:
+        return self._user_executor
+
+    def _attach(self, bucket: Bucket, services: trio.Nursery, executor: ExecutorProtocol) -> None:
+        self._bucket = bucket
+        self._services = services
+        self._user_executor = executor
+
+    async def _run_services(self) -> None:
+        """Start the control reader, heartbeats and the consumer in the service nursery."""
+        assert self._services is not None
+        await self._start_control()
+        self._services.start_soon(self._keep_running, self._read_control_once, self._running)
+        self._services.start_soon(self._keep_running, self._maintain_once, self._running)
+        self._services.start_soon(self._keep_running, self._consume_once, self._still_taking)
+
+    def _running(self) -> bool:
+        return not self._stopping
+
+    def _still_taking(self) -> bool:
+        return self._taking
+
+
+@final
+class _Scripts:
+    def __init__(self, client: coredis.Redis[str]) -> None:
+        self.fill: Script[str] = client.register_script(_scripts.FILL)
+        self.take: Script[str] = client.register_script(_scripts.TAKE)
+        self.reserve: Script[str] = client.register_script(_scripts.RESERVE)
+        self.settle: Script[str] = client.register_script(_scripts.SETTLE)
+        self.ack: Script[str] = client.register_script(_scripts.ACK)
+        self.drain: Script[str] = client.register_script(_scripts.DRAIN)
+        self.requeue: Script[str] = client.register_script(_scripts.REQUEUE)
+        self.heartbeat: Script[str] = client.register_script(_scripts.HEARTBEAT)
+
+
+@final
+class _SharedExecutor:
+    """The local bucket's executor: shows the user's executor shared times and
+    lets Redis decide which process runs each outcome hook."""
+
+    def __init__(self, executor: ExecutorProtocol, shared: SharedBucket) -> None:
+        self._executor = executor
+        self._shared = shared
+
+    def _task(self, record: TaskRecord) -> OwnedTask:
+        task = self._shared._local.get(record.id)  # pyright: ignore[reportPrivateUsage]
+        assert task is not None, f"no owned task for local task {record.id!r}"
+        return task
+
+    async def on_execute(self, task: TaskRecord) -> None:
+        await self._executor.on_execute(self._task(task).shared_record(task))
+
+    async def on_finish(self, task: TaskRecord) -> None:
+        await self._outcome(task, self._executor.on_finish)
+
+    async def on_execute_error(self, task: TaskRecord, error: Exception) -> None:
+        executor = self._executor
+
+        async def hook(record: TaskRecord) -> None:
+            await executor.on_execute_error(record, error)
+
+        await self._outcome(task, hook)
+
+    async def on_exhausted(self, task: TaskRecord) -> None:
+        await self._outcome(task, self._executor.on_exhausted)
+
+    async def on_panic(self, task: TaskRecord) -> None:
+        owned = self._shared._claim_local(task)  # pyright: ignore[reportPrivateUsage]
+        if owned is not None:
+            await self._shared._requeue(owned)  # pyright: ignore[reportPrivateUsage]
+
+    async def _outcome(
+        self, record: TaskRecord, hook: Callable[[TaskRecord], Awaitable[None]]
+    ) -> None:
+        # The local bucket calls this right after claiming the outcome, before any
+        # checkpoint, so the id still maps to this task.
+        owned = self._shared._claim_local(record)  # pyright: ignore[reportPrivateUsage]
+        if owned is None:
+            await hook(record)
+            return
+        shared_record = owned.shared_record(record)
+        await self._shared._run_outcome(owned, shared_record, hook)  # pyright: ignore[reportPrivateUsage]
+
+
+def _milliseconds(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
+def _default_consumer() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def _check_seconds(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds, got {value!r}")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number of seconds > 0, got {value!r}")
+    return float(value)
+
+
+def _check_consumer(consumer: object) -> None:
+    if consumer is not None and (not isinstance(consumer, str) or not consumer):
+        raise ValueError(f"consumer must be a non-empty str, got {consumer!r}")
+
+
+def _settings(
+    consumer: str | None,
+    claim_idle: float,
+    heartbeat_interval: float | None,
+    read_block: float,
+    wall_clock: Callable[[], float],
+) -> _Settings:
+    claim_idle = _check_seconds("claim_idle", claim_idle)
+    if heartbeat_interval is None:
+        heartbeat_interval = claim_idle / 3
+    heartbeat_interval = _check_seconds("heartbeat_interval", heartbeat_interval)
+    if heartbeat_interval >= claim_idle:
+        raise ValueError(
+            f"heartbeat_interval ({heartbeat_interval!r}) must be less than claim_idle "
+            f"({claim_idle!r}), or other processes take over live tasks; "
+            "lower heartbeat_interval or raise claim_idle"
+        )
+    _check_consumer(consumer)
+    return _Settings(
+        consumer=consumer or _default_consumer(),
+        claim_idle=claim_idle,
+        heartbeat_interval=heartbeat_interval,
+        read_block=_check_seconds("read_block", read_block),
+        wall_clock=wall_clock,
+    )
+
+
+async def _create_groups(client: coredis.Redis[str], keys: _scripts.SharedKeys) -> None:
+    for stream in (keys.held, keys.queue):
+        try:
+            await client.xgroup_create(stream, _scripts.GROUP, identifier="0", mkstream=True)
+        except StreamDuplicateConsumerGroupError:
+            pass  # Another process created it first.
+
+
+@asynccontextmanager
+async def open_shared_bucket(
+    executor: ExecutorProtocol,
+    *,
+    redis_url: str,
+    name: str,
+    lifespan: float = 5.0,
+    run_after: float = 1.0,
+    max_tasks: int = 1024,
+    verbose: bool = False,
+    hook_timeout: float = DEFAULT_HOOK_TIMEOUT,
+    consumer: str | None = None,
+    claim_idle: float = 30.0,
+    heartbeat_interval: float | None = None,
+    read_block: float = 1.0,
+    wall_clock: Callable[[], float] = time.time,
+) -> AsyncGenerator[SharedBucket]:
+    """Join the bucket *name* that several processes share through Redis at *redis_url*.
+
+    This process runs a local bucket with *max_tasks* room. A fill goes into it
+    while it has room and onto the shared queue stream otherwise; the process
+    takes queued tasks whenever its bucket has room. Leaving the block normally
+    stops taking new tasks, hands back the ones taken but not started, and waits
+    for the local ones. Leaving it with an exception hands the local tasks back
+    to the queue too (see :meth:`SharedBucket.rescue`).
+
+    Args:
+        executor: The :class:`Executor` whose hooks run this process's tasks.
+        redis_url: A Redis URL such as ``redis://127.0.0.1:6379/0``.
+        name: The shared bucket's name; non-empty, without braces.
+        lifespan: As in :func:`open_bucket`, counted from the original fill.
+        run_after: As in :func:`open_bucket`, counted from the original fill.
+        max_tasks: The most tasks this process runs or holds at once.
+        verbose: As in :func:`open_bucket`.
+        hook_timeout: As in :func:`open_bucket`.
+        consumer: This process's consumer name; by default host name, process
+            id and a random suffix. Two live processes must not share one.
+        claim_idle: Seconds an entry may go without its owner's heartbeat before
+            another process takes it over (XAUTOCLAIM min-idle-time).
+        heartbeat_interval: Seconds between heartbeats, registry checks and
+            XAUTOCLAIM rounds; defaults to a third of *claim_idle*.
+        read_block: Seconds a blocking stream read waits on the server; it bounds
+            how late a drain reaches a task running here.
+        wall_clock: Seconds since the epoch; every process must agree on it, so
+            that the time since a fill is counted right. Tests pass a clock that
+            follows :class:`trio.testing.MockClock`.
+
+    Raises:
+        ValueError: if a setting is out of range, before anything connects.
+        TypeError: if a setting has the wrong type.
+
+    .. versionadded:: 0.1
+    """
+    config = BucketConfig.validated(
+        lifespan=lifespan,
+        run_after=run_after,
+        max_tasks=max_tasks,
+        verbose=verbose,
+        hook_timeout=hook_timeout,
+    )
+    keys = _scripts.SharedKeys(check_bucket_name(name))
+    settings = _settings(consumer, claim_idle, heartbeat_interval, read_block, wall_clock)
+
+    # connect_redis unwraps the exception group of coredis's task group, so that
+    # the body's exception propagates as itself, as it does from open_bucket.
+    body_error: BaseException | None = None
+    async with connect_redis(redis_url) as client:
+        await _create_groups(client, keys)
+        shared = SharedBucket(client, keys, config, settings)
+        wrapper = _SharedExecutor(executor, shared)
+        async with trio.open_nursery() as services:
+            try:
+                async with open_bucket(
+                    wrapper,
+                    lifespan=lifespan,
+                    run_after=run_after,
+                    max_tasks=max_tasks,
+                    verbose=verbose,
+                    hook_timeout=hook_timeout,
+                ) as bucket:
+                    shared._attach(bucket, services, executor)  # pyright: ignore[reportPrivateUsage]
+                    await shared._run_services()  # pyright: ignore[reportPrivateUsage]
+                    try:
+                        yield shared
+                    finally:
+                        await shared._stop_taking()  # pyright: ignore[reportPrivateUsage]
+            except BaseException as error:
+                # Raised after the nursery, which would otherwise cancel the
+                # services in the middle of their Redis calls.
+                body_error = error
+            finally:
+                shared._closed = True  # pyright: ignore[reportPrivateUsage]
+                shared._stop_services()  # pyright: ignore[reportPrivateUsage]
+                # A backstop in case Redis stops answering.
+                services.cancel_scope.deadline = trio.current_time() + claim_idle
+        if body_error is not None:
+            raise body_error
