@@ -13,8 +13,13 @@ from __future__ import annotations
 import functools
 import importlib.util
 import inspect
+import json
+import os
 import re
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -25,6 +30,10 @@ DOCS = Path(__file__).parent.parent / "docs"
 SAMPLES = DOCS / "samples"
 PAGES = sorted(DOCS.rglob("*.rst"))
 SAMPLE_FILES = sorted(SAMPLES.glob("*.py"))
+
+# The runner's job files, each run by the runner with its events and messages
+# compared to the files that docs/runner.rst shows, and the exit status it states.
+RUNNER_SAMPLES = {"runner_showcase": 1, "runner_mistakes": 2}
 
 INCLUDE = re.compile(r"^\s*\.\. literalinclude::\s+(\S+)", re.MULTILINE)
 INLINE_PYTHON = re.compile(
@@ -77,8 +86,8 @@ def test_every_include_exists() -> None:
 
 def test_every_sample_is_shown() -> None:
     included = included_files()
-    shown_files = [*SAMPLE_FILES, *SAMPLES.glob("*.out")]
-    unshown = sorted(path.name for path in shown_files if path.resolve() not in included)
+    files = [path for path in SAMPLES.iterdir() if path.is_file()]
+    unshown = sorted(path.name for path in files if path.resolve() not in included)
     assert unshown == [], "sample files that no page includes"
 
 
@@ -138,3 +147,115 @@ def test_sample_test_passes(
     arguments = {name: fixtures[name] for name in parameters}
 
     trio.run(functools.partial(test, **arguments), clock=clock)
+
+
+def test_runner_samples_listed() -> None:
+    job_files = sorted(path.stem for path in SAMPLES.glob("runner_*.jsonl"))
+    assert job_files == sorted([*RUNNER_SAMPLES, "runner_naps"])
+
+
+def outcomes(events: str) -> list[tuple[str, str, bool]]:
+    """Return each event's id, outcome and whether it has an error, sorted by id."""
+    parsed = [json.loads(line) for line in events.splitlines()]
+    return sorted((event["id"], event["outcome"], "error" in event) for event in parsed)
+
+
+def without_durations(messages: str) -> str:
+    """Return runner messages with the run's duration, which varies, replaced."""
+    return re.sub(r" in \d+\.\d s: ", " in (duration) s: ", messages)
+
+
+def run_trio_bucket(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "trio_bucket", *arguments]
+    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, timeout=60, check=False)
+
+
+def sample_text(name: str) -> str:
+    return (SAMPLES / name).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", sorted(RUNNER_SAMPLES))
+def test_runner_sample_output(name: str, tmp_path: Path) -> None:
+    jobs = SAMPLES / f"{name}.jsonl"
+    store = tmp_path / "rescued.sqlite3"
+    command = [sys.executable, "-m", "trio_bucket", "run", str(jobs), "--store", str(store)]
+    result = subprocess.run(
+        command, capture_output=True, text=True, cwd=tmp_path, timeout=60, check=False
+    )
+
+    assert result.returncode == RUNNER_SAMPLES[name]
+    expected_events = (SAMPLES / f"{name}.events").read_text(encoding="utf-8")
+    assert outcomes(result.stdout) == outcomes(expected_events)
+    expected_messages = (SAMPLES / f"{name}.messages").read_text(encoding="utf-8")
+    assert without_durations(result.stderr) == without_durations(expected_messages)
+
+
+@pytest.mark.parametrize("command", ["run", "rescued"])
+def test_runner_help_matches_docs(command: str) -> None:
+    # argparse wraps help text to the COLUMNS environment variable.
+    result = subprocess.run(
+        [sys.executable, "-m", "trio_bucket", command, "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "80"},
+        timeout=60,
+        check=True,
+    )
+
+    sample = SAMPLES / f"runner_{command}_help.txt"
+    regenerate = f"COLUMNS=80 python -m trio_bucket {command} --help > {sample}"
+    assert result.stdout == sample.read_text(encoding="utf-8"), f"update the docs: {regenerate}"
+
+
+def wait_until_stored(count: int, cwd: Path) -> None:
+    """Poll ``trio-bucket rescued`` until the store in *cwd* lists *count* tasks."""
+    for _ in range(100):
+        listed = run_trio_bucket("rescued", "--store", "rescued.sqlite3", cwd=cwd)
+        if len(listed.stdout.splitlines()) == count:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"the store never listed {count} tasks")
+
+
+def stored_tasks(listing: str) -> list[tuple[str, str, object]]:
+    """Return the id, kind and data of each listed task; its times vary from run to run."""
+    listed = [json.loads(line) for line in listing.splitlines()]
+    return [(task["id"], task["kind"], task["data"]) for task in listed]
+
+
+def test_runner_interrupt_and_resume(tmp_path: Path) -> None:
+    # The journal writes each task at its fill, so the store shows when the
+    # runner has filled both tasks and is ready for the interrupt.
+    jobs = str(SAMPLES / "runner_naps.jsonl")
+    command = [sys.executable, "-m", "trio_bucket", "run", "--journal"]
+    command += ["--store", "rescued.sqlite3", jobs]
+    runner = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path
+    )
+    try:
+        wait_until_stored(2, tmp_path)
+        runner.send_signal(signal.SIGINT)
+        stdout, stderr = runner.communicate(timeout=60)
+    finally:
+        runner.kill()
+        runner.wait()
+
+    assert runner.returncode == 130
+    assert outcomes(stdout) == outcomes(sample_text("runner_naps_sigint.events"))
+    assert without_durations(stderr) == without_durations(
+        sample_text("runner_naps_sigint.messages")
+    )
+
+    listed = run_trio_bucket("rescued", "--store", "rescued.sqlite3", cwd=tmp_path)
+    assert listed.returncode == 0
+    assert stored_tasks(listed.stdout) == stored_tasks(sample_text("runner_naps_rescued.stdout"))
+    assert listed.stderr == sample_text("runner_naps_rescued.messages")
+
+    resumed = run_trio_bucket(
+        "run", "--resume", "--journal", "--store", "rescued.sqlite3", os.devnull, cwd=tmp_path
+    )
+    assert resumed.returncode == 0
+    assert outcomes(resumed.stdout) == outcomes(sample_text("runner_naps_resume.events"))
+    assert without_durations(resumed.stderr) == without_durations(
+        sample_text("runner_naps_resume.messages")
+    )
