@@ -127,7 +127,7 @@ async def test_closed_store_raises(redis_url: str, redis_name: str) -> None:
     async with open_redis_store(redis_url, name=redis_name) as store:
         await store.aclose()
 
-        with pytest.raises(RuntimeError, match=r"rescue store 'test-\w+' is closed"):
+        with pytest.raises(trio.ClosedResourceError, match=r"rescue store 'test-\w+' is closed"):
             await store.load()
 
 

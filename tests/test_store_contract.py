@@ -7,6 +7,7 @@ opens the store. Every call of that callable must open the same stored tasks.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ import trio.testing
 from executors import RecordingExecutor, sleeps
 
 from trio_bucket import Outcome, RescueStore, TaskKind, TaskRecord, open_bucket
+from trio_bucket._stores._redis import open_redis_store
 from trio_bucket._stores._sqlite import SqliteRescueStore
 
 StoreOpener = Callable[[], AbstractAsyncContextManager[RescueStore]]
@@ -31,12 +33,25 @@ def _sqlite_opener(request: pytest.FixtureRequest, tmp_path: Path) -> StoreOpene
     return open_store
 
 
+def _redis_opener(request: pytest.FixtureRequest, tmp_path: Path) -> StoreOpener:
+    redis_url: str = request.getfixturevalue("redis_url")
+    name = f"contract-{uuid.uuid4().hex}"
+
+    @asynccontextmanager
+    async def open_store() -> AsyncIterator[RescueStore]:
+        async with open_redis_store(redis_url, name=name) as store:
+            yield store
+
+    return open_store
+
+
 _OPENERS: dict[str, Callable[[pytest.FixtureRequest, Path], StoreOpener]] = {
     "sqlite": _sqlite_opener,
+    "redis": _redis_opener,
 }
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.redis)])
 def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreOpener:
     """Return a callable that opens a store of the kind under test."""
     kind: str = request.param

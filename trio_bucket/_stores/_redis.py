@@ -21,10 +21,11 @@ from contextlib import asynccontextmanager
 from typing import Any, cast, final
 
 import coredis
+import trio
 from coredis.commands.script import Script
 
 from .._records import TaskRecord
-from ._base import current_time, decode_record, encode_record
+from ._base import check_json_data, current_time, decode_record, encode_record
 
 if sys.version_info < (3, 11):
     from exceptiongroup import BaseExceptionGroup
@@ -123,41 +124,60 @@ class RedisRescueStore:
         return self._name
 
     async def save(self, records: Sequence[TaskRecord]) -> None:
-        """Store *records* in one transaction, replacing any stored task with the same id."""
+        """Store *records* in one transaction, replacing any stored task with the same id.
+
+        Raises:
+            TypeError: if a record's data cannot be stored as JSON; nothing is
+                stored then.
+            trio.ClosedResourceError: if the store is closed.
+        """
         self._check_open()
         now = current_time()
         arguments: list[str] = []
         for record in records:
+            check_json_data(record.id, record.data)
             arguments += [record.id, json.dumps(encode_record(record, now))]
         if not arguments:
+            await trio.lowlevel.checkpoint()
             return
         await run_script(self._save, self._keys, arguments)
 
     async def load(self) -> list[TaskRecord]:
-        """Return every stored task, in the order saved, with times on the current clock."""
+        """Return every stored task, in the order saved, with times on the current clock.
+
+        Raises:
+            trio.ClosedResourceError: if the store is closed.
+        """
         self._check_open()
         encoded: list[str] = await run_script(self._load, self._keys[:2], [])
         now = current_time()
         return [decode_record(_parse(text), now) for text in encoded]
 
     async def remove(self, task_ids: Sequence[str]) -> None:
-        """Delete the stored tasks with these ids, in one transaction; unknown ids are ignored."""
+        """Delete the stored tasks with these ids, in one transaction; unknown ids are ignored.
+
+        Raises:
+            trio.ClosedResourceError: if the store is closed.
+        """
         self._check_open()
         ids = list(task_ids)
-        if ids:
-            await run_script(self._remove, self._keys, ids)
+        if not ids:
+            await trio.lowlevel.checkpoint()
+            return
+        await run_script(self._remove, self._keys, ids)
 
     async def aclose(self) -> None:
-        """Mark the store closed; later calls raise RuntimeError.
+        """Mark the store closed; later calls raise :exc:`trio.ClosedResourceError`.
 
         The connection itself belongs to whoever entered the client: the block of
         :func:`open_redis_store`, or your own ``async with client:``.
         """
         self._closed = True
+        await trio.lowlevel.checkpoint()
 
     def _check_open(self) -> None:
         if self._closed:
-            raise RuntimeError(
+            raise trio.ClosedResourceError(
                 f"the Redis rescue store {self._name!r} is closed; open a new one to use it"
             )
 
