@@ -208,6 +208,19 @@ def marked_processes(mark: str) -> list[int]:
     return found
 
 
+async def wait_for_no_marked_processes(mark: str) -> list[int]:
+    """Wait until no process contains *mark*, for up to 2 seconds; return those left.
+
+    A process that got SIGTERM or SIGKILL is still listed until the kernel has
+    finished its exit, so the check polls instead of looking once.
+    """
+    for _ in range(100):
+        if not marked_processes(mark):
+            break
+        await trio.sleep(0.02)
+    return marked_processes(mark)
+
+
 def stored_ids(store: Path) -> list[str]:
     """Return the task ids that the SQLite store at *store* contains, in save order."""
     connection = sqlite3.connect(store)

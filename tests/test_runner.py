@@ -29,6 +29,7 @@ from runner_helpers import (
     runner_command,
     runner_environment,
     stored_ids,
+    wait_for_no_marked_processes,
 )
 
 
@@ -246,7 +247,7 @@ async def test_lines_acted_on_as_they_arrive(
 
     assert drained["outcome"] == "drained"
     assert result.returncode == 0
-    assert marked_processes(mark) == []
+    assert await wait_for_no_marked_processes(mark) == []
 
 
 async def test_lifespan_end_kills_process_group(env: dict[str, str], mark: str) -> None:
@@ -256,7 +257,7 @@ async def test_lifespan_end_kills_process_group(env: dict[str, str], mark: str) 
     result = await run_runner("run", jobs=jobs, env=env)
 
     assert result.outcomes() == {"slow": "exhausted"}
-    assert marked_processes(mark) == []
+    assert await wait_for_no_marked_processes(mark) == []
 
 
 async def test_waiting_for_slot_uses_lifespan(
@@ -322,7 +323,7 @@ async def test_signal_rescues_live_tasks(
     assert f"rescued 4 tasks into {str(store)!r}" in stderr
     assert f"{signal.Signals(signum).name} received" in stderr
     assert returncode == 128 + signum
-    assert marked_processes(mark) == []
+    assert await wait_for_no_marked_processes(mark) == []
 
 
 async def test_rescued_lists_store(
