@@ -452,3 +452,22 @@ async def test_progress_only_on_terminal(env: dict[str, str]) -> None:
 
     assert b"\r\x1b[K1 live, 1 running | 0 finished" in output
     assert b"1 finished, 0 failed" in output
+
+
+async def test_store_not_a_database(env: dict[str, str], tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("these are notes, not tasks\n" * 200)
+
+    run = await run_runner("run", "--store", str(notes), jobs=lines(job("a", ["true"])), env=env)
+    listed = await run_runner("rescued", "--store", str(notes), env=env)
+
+    assert run.stderr == (
+        f"trio-bucket: cannot open the store {str(notes)!r}: file is not a database; "
+        "pass --store with the path of a writable SQLite file\n"
+    )
+    assert run.returncode == 2
+    assert listed.stderr == (
+        f"trio-bucket: cannot read the store {str(notes)!r}: file is not a database; "
+        "pass --store with the path of a trio-bucket SQLite file\n"
+    )
+    assert listed.returncode == 2

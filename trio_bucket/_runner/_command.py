@@ -21,6 +21,8 @@ import trio
 from .._executor import Executor
 from .._records import TaskRecord
 
+# NOTE: POSIX only. Sessions, process groups and os.killpg do not exist on Windows.
+
 #: Seconds between SIGTERM and SIGKILL for a cancelled command.
 KILL_AFTER = 5.0
 #: Bytes of standard error kept for the message of a failed command.

@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import os
+import sqlite3
 import stat
 import sys
 from collections.abc import Sequence
@@ -221,8 +222,15 @@ async def _list_rescued(path: Path) -> int:
         _print_error(f"no store at {str(path)!r}, so no rescued tasks")
         return EXIT_OK
 
-    async with await SqliteRescueStore.open(path) as store:
-        records = await store.load()
+    try:
+        async with await SqliteRescueStore.open(path) as store:
+            records = await store.load()
+    except (OSError, sqlite3.Error) as error:
+        _print_error(
+            f"cannot read the store {str(path)!r}: {error}; "
+            "pass --store with the path of a trio-bucket SQLite file"
+        )
+        return EXIT_BAD_INPUT
 
     now = trio.current_time()
     for record in records:
