@@ -36,6 +36,14 @@ async def test_database_uses_wal(tmp_path: Path) -> None:
     assert mode == "wal"
 
 
+async def test_commits_skip_disk_flush(tmp_path: Path) -> None:
+    async with await SqliteRescueStore.open(tmp_path / "rescued.sqlite3") as store:
+        connection = store._connection  # pyright: ignore[reportPrivateUsage]
+        (level,) = connection.execute("PRAGMA synchronous").fetchone()
+
+    assert level == 1  # NORMAL
+
+
 async def test_existing_database_gets_table(tmp_path: Path) -> None:
     path = tmp_path / "other.sqlite3"
     with sqlite3.connect(path) as connection:

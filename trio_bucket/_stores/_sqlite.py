@@ -69,6 +69,12 @@ class SqliteRescueStore:
     a tuple comes back as a list. Times are stored relative to the moment of
     saving, so the clock stops while a task is stored.
 
+    A batch survives a crash of the process, SIGKILL included, once its call has
+    returned. The connection uses ``PRAGMA synchronous = NORMAL``, which in WAL mode
+    may lose the last batches on a power failure or an operating-system crash, as
+    the documentation of that pragma states. In exchange, a commit does not wait
+    for the disk to flush, which made ``trio-bucket run --journal`` twice as fast.
+
     Several processes may use one file: SQLite serialises their writes, and a write
     waits up to 10 seconds for another process's transaction before it fails with
     :exc:`sqlite3.OperationalError`.
@@ -208,6 +214,7 @@ def _prepare(connection: sqlite3.Connection, path: Path) -> None:
         )
 
     connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("PRAGMA synchronous = NORMAL")
     connection.execute("BEGIN IMMEDIATE")
     try:
         connection.execute(_CREATE_TABLE)
