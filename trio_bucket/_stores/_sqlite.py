@@ -73,7 +73,7 @@ class SqliteRescueStore:
     returned. The connection uses ``PRAGMA synchronous = NORMAL``, which in WAL mode
     may lose the last batches on a power failure or an operating-system crash, as
     the documentation of that pragma states. In exchange, a commit does not wait
-    for the disk to flush, which made ``trio-bucket run --journal`` twice as fast.
+    for the disk to flush.
 
     Several processes may use one file: SQLite serialises their writes, and a write
     waits up to 10 seconds for another process's transaction before it fails with
