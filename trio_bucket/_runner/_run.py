@@ -54,6 +54,10 @@ class RunOptions:
     max_running: int | None
     resume: bool
     journal: bool
+    #: With a Redis URL and a name, the run joins that shared bucket instead.
+    redis_url: str | None = None
+    shared_name: str | None = None
+    claim_idle: float = 30.0
 
 
 @attrs.define
@@ -69,6 +73,11 @@ class _RunState:
 
 async def run_jobs(options: RunOptions, console: Console) -> int:
     """Run the jobs that *options* describe and return the exit status."""
+    if options.redis_url is not None:
+        from .._shared._runner import run_shared_jobs  # Imports coredis: only when asked.
+
+        return await run_shared_jobs(options, console)
+
     try:
         store = await SqliteRescueStore.open(options.store_path)
     except (OSError, sqlite3.Error) as error:

@@ -128,6 +128,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "lifespan keeps counting (default: no limit)",
     )
     _add_store_option(run)
+    _add_shared_options(run)
     run.add_argument(
         "--resume",
         action="store_true",
@@ -163,7 +164,58 @@ def _add_store_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_shared_options(parser: argparse.ArgumentParser) -> None:
+    shared = parser.add_argument_group(
+        "shared bucket",
+        "Several runner processes, on one machine or many, share one bucket through "
+        "Redis: a fill goes to the queue when this process is full, a drain reaches the "
+        "task on any process, and the tasks of a killed process run elsewhere. Needs "
+        "the redis extra (pip install trio_bucket[redis]).",
+    )
+    shared.add_argument(
+        "--redis",
+        metavar="URL",
+        help="join the shared bucket on this Redis server, like redis://127.0.0.1:6379/0; "
+        "the run then ends when the input has ended and no task is live on any process",
+    )
+    shared.add_argument(
+        "--name", metavar="NAME", help="the shared bucket's name; needed with --redis"
+    )
+    shared.add_argument(
+        "--claim-idle",
+        type=_seconds_above_zero,
+        default=30.0,
+        metavar="SECONDS",
+        help="seconds without a heartbeat after which another process takes over a "
+        "process's tasks (default: 30)",
+    )
+
+
+def _check_shared_options(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> None:
+    if arguments.redis is None:
+        if arguments.name is not None:
+            parser.error("--name names a shared bucket; pass --redis URL as well")
+        return
+
+    if arguments.name is None:
+        parser.error("--redis needs --name NAME: the name of the shared bucket to join")
+    try:
+        from .._stores._redis import check_bucket_name
+    except ImportError:
+        parser.error("--redis needs the redis extra: pip install 'trio_bucket[redis]'")
+    try:
+        check_bucket_name(arguments.name)
+    except ValueError as error:
+        parser.error(f"--name: {error}")
+    if arguments.resume or arguments.journal:
+        parser.error(
+            "--resume and --journal use the SQLite store, and a shared bucket keeps its "
+            "tasks in Redis; drop them, or drop --redis"
+        )
+
+
 def _run(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> int:
+    _check_shared_options(parser, arguments)
     if arguments.run_after >= arguments.lifespan:
         parser.error(
             f"--run-after ({arguments.run_after:g}) must be less than --lifespan "
@@ -191,6 +243,9 @@ def _run(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> int:
         max_running=arguments.max_running,
         resume=arguments.resume,
         journal=arguments.journal,
+        redis_url=arguments.redis,
+        shared_name=arguments.name,
+        claim_idle=arguments.claim_idle,
     )
     console = Console(sys.stdout, sys.stderr, progress=sys.stderr.isatty())
     if jobs_fd == 0 and os.isatty(0):
