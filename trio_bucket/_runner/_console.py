@@ -52,6 +52,11 @@ class Console:
             event["error"] = describe_error(error)
         self._write_event(json.dumps(event))
 
+    @property
+    def shows_progress(self) -> bool:
+        """bool: Whether a progress line is drawn, because standard error is a terminal."""
+        return self._progress
+
     def start_clock(self) -> None:
         """Count the ``at`` of later events from now, on the Trio clock."""
         self._started_at = trio.current_time()

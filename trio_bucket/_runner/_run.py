@@ -121,7 +121,8 @@ async def _run_with_store(options: RunOptions, store: SqliteRescueStore, console
             with run_scope:
                 async with bucket_context as bucket:
                     statistics = bucket.statistics
-                    helpers.start_soon(_draw_progress, bucket, executor, console)
+                    if console.shows_progress:
+                        helpers.start_soon(_draw_progress, bucket, executor, console)
                     await _start(options, bucket, store, state, console)
                     await _feed(options, bucket, state, console)
             helpers.cancel_scope.cancel()
