@@ -94,6 +94,8 @@ class Console:
             self._messages.flush()
 
     def _write_event(self, line: str) -> None:
+        # NOTE: the write blocks, so a reader of standard output that stops reading
+        # stalls the whole run, lifespans included, until it reads again.
         if self._events_closed:
             return
 
