@@ -209,6 +209,13 @@ async def test_bad_executor_path(spec: str, message: str, env: dict[str, str]) -
     assert result.returncode == 2
 
 
+async def test_no_command_prints_help(env: dict[str, str]) -> None:
+    result = await run_runner(env=env)
+
+    assert result.stderr.startswith("usage: trio-bucket [-h] COMMAND ...")
+    assert result.returncode == 2
+
+
 async def test_missing_job_file(env: dict[str, str], tmp_path: Path) -> None:
     missing = tmp_path / "missing.jsonl"
 
@@ -248,6 +255,21 @@ async def test_lines_acted_on_as_they_arrive(
     assert drained["outcome"] == "drained"
     assert result.returncode == 0
     assert await wait_for_no_marked_processes(mark) == []
+
+
+async def test_drain_after_outcome_is_no_error(env: dict[str, str]) -> None:
+    async with live_runner("run", env=env) as runner:
+        await runner.send(job("done", ["true"]))
+        await runner.wait_for_event(lambda event: event["id"] == "done")
+        await runner.send('{"drain": "done"}')
+        await runner.close_input()
+        result = await runner.finish()
+
+    assert (
+        "trio-bucket: line 2: task 'done' already has its outcome, so there is nothing to drain"
+    ) in result.stderr
+    assert result.outcomes() == {"done": "finished"}
+    assert result.returncode == 0
 
 
 async def test_lifespan_end_kills_process_group(env: dict[str, str], mark: str) -> None:
