@@ -15,6 +15,7 @@ from ._records import Outcome as Outcome
 from ._records import TaskKind as TaskKind
 from ._records import TaskRecord as TaskRecord
 from ._stores._base import RescueStore as RescueStore
+from ._stores._sqlite import SqliteRescueStore as SqliteRescueStore
 
 __version__ = "0.1.0"
 
@@ -29,6 +30,7 @@ __all__ = [
     "ExecutorProtocol",
     "Outcome",
     "RescueStore",
+    "SqliteRescueStore",
     "TaskHandle",
     "TaskKind",
     "TaskNotFoundError",

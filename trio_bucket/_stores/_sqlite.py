@@ -113,7 +113,7 @@ class SqliteRescueStore:
 
     @property
     def path(self) -> Path:
-        """Path: The database file."""
+        """pathlib.Path: The database file."""
         return self._path
 
     async def save(self, records: Sequence[TaskRecord]) -> None:
