@@ -9,6 +9,7 @@ by POLL_SECONDS; XAUTOCLAIM's idle time is also real time.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -455,6 +456,34 @@ async def test_idle_entry_of_dead_consumer_is_claimed(
             assert b.statistics().claimed == 1
 
 
+async def test_task_of_process_killed_in_hook_runs_again(
+    process: Callable[..., Any],
+    client: coredis.Redis[str],
+    redis_name: str,
+    events: list[Event],
+    mock_clock: trio.testing.MockClock,
+) -> None:
+    queue = f"trio_bucket:{{{redis_name}}}:queue"
+    live = f"trio_bucket:{{{redis_name}}}:live"
+    async with process("a", max_tasks=1) as a:
+        await a.fill("blocker", BLOCK)
+        await a.fill("half-done")
+        # A process that took the entry and was killed during its outcome hook:
+        # the registry marks the task as settling, and the entry is unacknowledged.
+        await client.xreadgroup("workers", "dead", {queue: ">"}, count=1)
+        token = await client.hget(live, "half-done")
+        await client.hset(live, {"half-done": f"{token}|dead"})
+        await a.drain("blocker")
+
+        async with process("b", claim_idle=0.1, heartbeat_interval=0.05) as b:
+            await trio.to_thread.run_sync(time.sleep, 0.15)
+            mock_clock.jump(0.05)
+            await poll(lambda: ("b", "finish") in kinds(events, "half-done"), "b to run it")
+            await poll_async(lambda: _is_zero(b.live_count()), "the id to be released")
+
+    assert kinds(events, "half-done") == [("b", "execute"), ("b", "finish")]
+
+
 async def test_heartbeat_keeps_running_task(
     process: Callable[..., Any], events: list[Event], mock_clock: trio.testing.MockClock
 ) -> None:
@@ -512,7 +541,8 @@ async def test_rescue_requeues_with_fill_times(
         assert [record.filled_at for record in rescued] == [0.0, 0.0]
         assert a.statistics().requeued == 2
         for task_id in ("first", "second"):
-            await poll(lambda: len(kinds(events, task_id)) == 2, f"{task_id} to run again")
+            ran_again = functools.partial(lambda name: len(kinds(events, name)) == 2, task_id)
+            await poll(ran_again, f"{task_id} to run again")
             await (a if task_id in a else b).drain(task_id)
 
     again = [event for event in events[2:] if event.kind == "execute"]

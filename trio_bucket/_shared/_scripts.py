@@ -66,11 +66,19 @@ return entry
 
 # KEYS: live, stream. ARGV: group, then (entry id, task id, token) triples.
 # Keeps an entry whose token is still the live one; acknowledges and deletes the
-# others (drained, or already settled elsewhere). Returns 1 (keep) or 0 per entry.
+# others (drained, or already settled elsewhere). A token marked as settling
+# means that the process running its outcome hook died or stalled before it
+# acknowledged the entry, so the task is live again and runs once more.
+# Returns 1 (keep) or 0 per entry.
 TAKE = """
 local keep = {}
 for i = 2, #ARGV, 3 do
-  if redis.call('HGET', KEYS[1], ARGV[i + 1]) == ARGV[i + 2] then
+  local value = redis.call('HGET', KEYS[1], ARGV[i + 1])
+  local token = ARGV[i + 2]
+  if value == token then
+    keep[#keep + 1] = 1
+  elseif value and string.sub(value, 1, #token + 1) == token .. '|' then
+    redis.call('HSET', KEYS[1], ARGV[i + 1], token)
     keep[#keep + 1] = 1
   else
     redis.call('XACK', KEYS[2], ARGV[1], ARGV[i])
