@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 
 import coredis
 import pytest
 import trio.testing
 
+import trio_bucket
 from trio_bucket import TaskKind, TaskRecord
 from trio_bucket._stores._redis import RedisRescueStore, open_redis_store
 
@@ -153,3 +156,40 @@ async def test_bad_name_raises(
     with pytest.raises(error, match=message):
         async with open_redis_store(redis_url, name=name):  # type: ignore[arg-type]
             pass
+
+
+IMPORT_CHECK = """
+import sys
+sys.modules["coredis"] = None  # As if the redis extra were not installed.
+import trio_bucket
+try:
+    trio_bucket.RedisRescueStore
+except ImportError as error:
+    print(error)
+"""
+
+
+def test_import_without_coredis() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORT_CHECK], capture_output=True, text=True, check=True
+    )
+
+    assert "pip install 'trio_bucket[redis]'" in result.stdout
+    assert result.stderr == ""
+
+
+def test_import_loads_coredis_on_first_use() -> None:
+    code = (
+        "import sys, trio_bucket; print('coredis' in sys.modules); "
+        "trio_bucket.SharedBucket; print('coredis' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+
+    assert result.stdout.split() == ["False", "True"]
+
+
+def test_lazy_names_show_public_module() -> None:
+    assert trio_bucket.RedisRescueStore.__module__ == "trio_bucket"
+    assert trio_bucket.open_shared_bucket.__module__ == "trio_bucket"
