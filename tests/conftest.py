@@ -16,7 +16,7 @@ import pytest
 
 #: Set this to the URL of a Redis server to test against it instead of starting one.
 REDIS_URL_VARIABLE = "TRIO_BUCKET_REDIS_URL"
-#: Seconds to wait for a started redis-server to answer PING.
+#: Seconds to wait for a started redis-server to reply to PING.
 REDIS_START_TIMEOUT = 10.0
 
 

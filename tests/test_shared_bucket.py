@@ -34,7 +34,7 @@ from trio_bucket._shared import SharedBucket, open_shared_bucket
 
 pytestmark = pytest.mark.redis
 
-#: The most real seconds a test waits for Redis work to show.
+#: The maximum real seconds that a test waits for Redis work to show.
 POLL_SECONDS = 10.0
 #: The wall-clock time at Trio time 0 in these tests.
 EPOCH = 1_800_000_000.0

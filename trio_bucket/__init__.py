@@ -82,7 +82,11 @@ def __getattr__(name: str) -> object:
             f"trio_bucket.{name} needs coredis ({error}); "
             "install the redis extra: pip install 'trio_bucket[redis]'"
         ) from error
-    value = getattr(module, name)
-    value.__module__ = __name__
-    globals()[name] = value
-    return value
+    # Publish every lazy name of that module at once, so that annotations that
+    # name one of them (as autodoc renders them) show trio_bucket.X as well.
+    for lazy_name, lazy_module in _REDIS_NAMES.items():
+        if lazy_module == module_name:
+            value = getattr(module, lazy_name)
+            value.__module__ = __name__
+            globals()[lazy_name] = value
+    return globals()[name]

@@ -80,26 +80,30 @@ CONTROL_MAX_LENGTH = 10_000
 class SharedStatistics:
     """A snapshot of one process's part of a shared bucket.
 
+    Attributes:
+        local: The counters of this process's local bucket.
+        filled_local: Tasks filled here that went straight into the local bucket.
+        filled_queued: Tasks filled here that went onto the queue stream.
+        taken: Entries this process took from the queue with XREADGROUP.
+        claimed: Entries this process took over from idle consumers with XAUTOCLAIM.
+        requeued: Tasks this process handed back to the queue: by rescue, at
+            shutdown, or because its bucket filled up while it was reading.
+        dropped: Entries acknowledged without running: drained, or settled by
+            another process.
+        taken_over: Local tasks cancelled because another process claimed their entry.
+        expired: Taken tasks whose lifespan had run out before any process took them.
+
     .. versionadded:: 0.1
     """
 
-    #: BucketStatistics: The counters of this process's local bucket.
     local: BucketStatistics
-    #: int: Tasks filled here that went straight into the local bucket.
     filled_local: int
-    #: int: Tasks filled here that went onto the queue stream.
     filled_queued: int
-    #: int: Entries this process took from the queue with XREADGROUP.
     taken: int
-    #: int: Entries this process took over from idle consumers with XAUTOCLAIM.
     claimed: int
-    #: int: Tasks this process handed back to the queue (rescue or shutdown).
     requeued: int
-    #: int: Entries acknowledged without running: drained, or settled elsewhere.
     dropped: int
-    #: int: Local tasks cancelled because another process claimed their entry.
     taken_over: int
-    #: int: Taken tasks whose lifespan had run out before any process took them.
     expired: int
 
 
@@ -942,7 +946,7 @@ async def open_shared_bucket(
             finally:
                 shared._closed = True  # pyright: ignore[reportPrivateUsage]
                 shared._stop_services()  # pyright: ignore[reportPrivateUsage]
-                # A backstop in case Redis stops answering.
+                # A backstop in case Redis stops responding.
                 services.cancel_scope.deadline = trio.current_time() + claim_idle
         if body_error is not None:
             raise body_error

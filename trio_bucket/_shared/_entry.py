@@ -23,7 +23,7 @@ class TaskEntry:
     """
 
     task_id: str
-    #: A fresh random value per fill: it tells this fill from a later one of the same id.
+    #: A fresh random value per fill, which distinguishes it from a later fill of the same id.
     token: str
     data: Any
     kind: TaskKind
@@ -65,7 +65,7 @@ class TaskEntry:
 
 
 class Where(enum.Enum):
-    """Where a task that this process owns is, between taking it and its outcome."""
+    """The state of a task that this process owns, between taking it and its outcome."""
 
     #: Taken from a stream; the TAKE script is checking that it is still live.
     CHECKING = enum.auto()
@@ -80,7 +80,7 @@ class OwnedTask:
     """A task in this process's pending list: its entry and where that entry lives."""
 
     entry: TaskEntry
-    #: The stream key that holds the entry.
+    #: The key of the stream that contains the entry.
     stream: str
     #: The entry's id in that stream.
     entry_id: str

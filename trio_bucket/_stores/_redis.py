@@ -93,7 +93,7 @@ class RedisRescueStore:
     same tasks. :meth:`load` returns them in save order; saving an id again
     replaces its record and moves it to the end. Task data is stored as JSON.
 
-    Open one with :func:`open_redis_store`, or pass a :class:`coredis.Redis`
+    Open one with :func:`open_redis_store`, or pass a ``coredis.Redis``
     client that you have entered yourself (``async with client:``); the store
     then borrows it and never closes it. Needs the ``redis`` extra
     (``pip install trio_bucket[redis]``).
