@@ -146,6 +146,7 @@ class SharedBucket:
         self._naps: set[trio.CancelScope] = set()
         self._local: dict[str, OwnedTask] = {}
         self._rescuing: dict[str, OwnedTask] = {}
+        self._handed: list[OwnedTask] = []  # Rescued by the local bucket, to requeue.
         self._owned: dict[str, OwnedTask] = {}  # by token, in every Where
         self._waiting: deque[OwnedTask] = deque()
         self._checking = 0
@@ -645,7 +646,7 @@ class SharedBucket:
             seconds=self._config.hook_timeout,
         )
 
-    async def _requeue(self, task: OwnedTask) -> None:
+    async def _requeue(self, task: OwnedTask, scripts: _Scripts | None = None) -> None:
         arguments = [
             _scripts.GROUP,
             task.entry_id,
@@ -653,8 +654,9 @@ class SharedBucket:
             task.entry.token,
             *task.entry.to_fields(),
         ]
+        requeue = (scripts or self._scripts).requeue
         moved: str | None = await run_script(
-            self._scripts.requeue, [self._keys.live, task.stream, self._keys.queue], arguments
+            requeue, [self._keys.live, task.stream, self._keys.queue], arguments
         )
         if moved is not None:
             self._counts["requeued"] += 1
@@ -677,22 +679,57 @@ class SharedBucket:
         """
         self._paused = True
         try:
-            await self._requeue_waiting()
-            bucket = self._local_bucket()
-            self._rescuing.update(self._local)
             owned_by_id = dict(self._local)
-            self._local.clear()
-            rescued = await bucket.rescue()
+            rescued = await self._rescue_local()
+            await self._requeue_all(self._scripts)
         finally:
             self._paused = False
             self._signal_room()
         return [owned_by_id[record.id].shared_record(record) for record in rescued]
 
-    async def _requeue_waiting(self) -> None:
+    async def _rescue_local(self) -> list[TaskRecord]:
+        """Cancel every task of the local bucket; on_panic moves each to _handed."""
+        self._rescuing.update(self._local)
+        self._local.clear()
+        return await self._local_bucket().rescue()
+
+    async def _requeue_all(self, scripts: _Scripts) -> None:
+        """Requeue the rescued tasks, then those taken but not yet started."""
+        while self._handed:
+            await self._requeue(self._handed.pop(0), scripts)
+        await self._requeue_waiting(scripts)
+
+    async def _requeue_waiting(self, scripts: _Scripts | None = None) -> None:
         while self._waiting:
             task = self._waiting.popleft()
             self._owned.pop(task.entry.token, None)
-            await self._requeue(task)
+            await self._requeue(task, scripts)
+
+    async def _hand_back_all(self, redis_url: str) -> None:
+        """Hand every owned task back to the queue as the block exits with an exception.
+
+        The exception may be a cancellation from outside, which also cancels the
+        tasks of the main client's connections, so this uses a new connection
+        opened under a shield.
+        """
+        self._taking = False
+        self._paused = True
+        self._room_changed.set()
+        with trio.CancelScope(shield=True) as scope:
+            scope.deadline = trio.current_time() + self._settings.claim_idle
+            await self._rescue_local()
+            try:
+                async with connect_redis(redis_url) as client:
+                    await self._requeue_all(_Scripts(client))
+            except Exception:
+                left = len(self._handed) + len(self._waiting)
+                logger.exception(
+                    "shared bucket %r: could not hand %d tasks back to the queue; other "
+                    "processes take them over after %s idle seconds",
+                    self.name,
+                    left,
+                    self._settings.claim_idle,
+                )
 
     async def _stop_taking(self) -> None:
         """Stop taking tasks from the streams and hand back those not yet started."""
@@ -780,9 +817,12 @@ class _SharedExecutor:
         await self._outcome(task, self._executor.on_exhausted)
 
     async def on_panic(self, task: TaskRecord) -> None:
+        # Whoever called the local bucket's rescue requeues the handed tasks, with
+        # a Redis connection that works even under cancellation.
         owned = self._shared._claim_local(task)  # pyright: ignore[reportPrivateUsage]
         if owned is not None:
-            await self._shared._requeue(owned)  # pyright: ignore[reportPrivateUsage]
+            self._shared._handed.append(owned)  # pyright: ignore[reportPrivateUsage]
+        await trio.lowlevel.checkpoint()
 
     async def _outcome(
         self, record: TaskRecord, hook: Callable[[TaskRecord], Awaitable[None]]
@@ -791,8 +831,7 @@ class _SharedExecutor:
         # checkpoint, so the id still maps to this task.
         owned = self._shared._claim_local(record)  # pyright: ignore[reportPrivateUsage]
         if owned is None:
-            await hook(record)
-            return
+            return  # Handed back or dropped: another process owns its outcome now.
         shared_record = owned.shared_record(record)
         await self._shared._run_outcome(owned, shared_record, hook)  # pyright: ignore[reportPrivateUsage]
 
@@ -937,8 +976,10 @@ async def open_shared_bucket(
                     await shared._run_services()  # pyright: ignore[reportPrivateUsage]
                     try:
                         yield shared
-                    finally:
-                        await shared._stop_taking()  # pyright: ignore[reportPrivateUsage]
+                    except BaseException:
+                        await shared._hand_back_all(redis_url)  # pyright: ignore[reportPrivateUsage]
+                        raise
+                    await shared._stop_taking()  # pyright: ignore[reportPrivateUsage]
             except BaseException as error:
                 # Raised after the nursery, which would otherwise cancel the
                 # services in the middle of their Redis calls.
