@@ -19,6 +19,15 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def stress(session: nox.Session) -> None:
+    """Run the long model-based profile and many more cancellation and kill trials."""
+    session.install(".[redis]", *TEST_DEPS)
+    session.env["TRIO_BUCKET_STRESS"] = "1"
+    stress_tests = ["tests/test_model.py", "tests/test_faults.py", "tests/test_kill.py"]
+    session.run("pytest", *stress_tests, *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """Run ruff's linter and format check."""
     session.install("ruff")
