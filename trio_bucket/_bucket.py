@@ -19,8 +19,11 @@ A task leaves the live states exactly once, when its outcome is *claimed*
 :meth:`Bucket.drain` (DRAINED) and :meth:`Bucket.rescue` (RESCUED). Claiming is
 synchronous, so under Trio's scheduling no two parties can claim the same task.
 The claim releases the id, cancels the scope if the task is running, and counts
-the outcome; only then does the winner run the outcome hook, outside the task's
-scope and shielded (:func:`call_hook`). A loser does nothing.
+the outcome; only then does the winner run the outcome hook, shielded and
+bounded by the hook timeout (:func:`call_hook`). A task that finishes within its
+lifespan runs ``on_finish`` in its own scope, shielded and retimed, because that
+costs less than a new scope; every other hook runs outside the task's scope. A
+loser does nothing.
 
 Closing: leaving the ``async with`` block normally waits until no task is live
 and no hook is running, then marks the bucket closed. Leaving it with an
@@ -39,7 +42,7 @@ from ._construction import NoPublicConstructor
 from ._errors import BucketClosedError, BucketFullError, DuplicateTaskError, TaskNotFoundError
 from ._executor import ExecutorProtocol
 from ._handle import TaskHandle, TaskState
-from ._hooks import call_hook, logger
+from ._hooks import call_hook, call_hook_in_scope, logger
 from ._records import BucketStatistics, Outcome, TaskKind, TaskRecord
 from ._store_link import StoreLink
 from ._stores._base import check_json_data
@@ -86,6 +89,8 @@ class Bucket(metaclass=NoPublicConstructor):
         self._filled = 0
         self._hook_errors = 0
         self._outcomes = dict.fromkeys(Outcome, 0)
+        # The times of every immediate task that keeps the bucket's lifespan.
+        self._default_immediate_times = _TaskTimes(TaskKind.IMMEDIATE, 0.0, config.lifespan)
 
     def __repr__(self) -> str:
         return f"<Bucket live={len(self._tasks)} max_tasks={self._config.max_tasks}>"
@@ -231,6 +236,8 @@ class Bucket(metaclass=NoPublicConstructor):
                     f"run_after ({run_after!r}) applies only to time bombs; "
                     "pass kind=TaskKind.TIME_BOMB or drop run_after"
                 )
+            if lifespan is None:
+                return self._default_immediate_times
             return _TaskTimes(kind, 0.0, task_lifespan)
 
         task_run_after = self._config.run_after
@@ -357,16 +364,24 @@ class Bucket(metaclass=NoPublicConstructor):
             logger.info("task %r started", record.id)
 
         returned = False
+        finished_in_scope = False
         error: Exception | None = None
         try:
             with scope:
                 await self._executor.on_execute(record)
                 returned = True
+                if not scope.cancel_called and self._claim(handle, Outcome.FINISHED):
+                    finished_in_scope = True
+                    await self._finish_in_scope(handle, scope)
         except Exception as exc:
+            if finished_in_scope:
+                raise  # A bug in the bucket, not an error of on_execute.
             error = exc
         finally:
             handle._scope = None  # pyright: ignore[reportPrivateUsage]
 
+        if finished_in_scope:
+            return
         if error is not None:
             await self._settle(handle, Outcome.FAILED, error)
         elif returned:
@@ -393,6 +408,32 @@ class Bucket(metaclass=NoPublicConstructor):
                 "on_execute_error", handle, lambda: executor.on_execute_error(record, error)
             )
 
+    async def _finish_in_scope(self, handle: TaskHandle, scope: trio.CancelScope) -> None:
+        # The common outcome, made cheap: on_execute returned and _run claimed
+        # FINISHED while still inside the task's scope, so on_finish runs in that
+        # same scope, shielded and retimed, instead of in a new one.
+        handle._scope = None  # pyright: ignore[reportPrivateUsage]
+        self._hooks_running += 1
+        executor = self._executor
+        record = handle.record
+        succeeded = False
+        try:
+            succeeded = await call_hook_in_scope(
+                scope,
+                lambda: executor.on_finish(record),
+                hook_name="on_finish",
+                task_id=record.id,
+                seconds=self._config.hook_timeout,
+            )
+        except trio.Cancelled:
+            self._hook_errors += 1  # The hook timed out: nothing outside the scope reaches it.
+            raise
+        finally:
+            self._after_hook(handle)
+
+        if not succeeded:
+            self._hook_errors += 1
+
     def _claim(self, handle: TaskHandle, outcome: Outcome) -> bool:
         """Give *handle* its outcome unless it has one; return whether this call did."""
         if handle._outcome is not None:  # pyright: ignore[reportPrivateUsage]
@@ -411,7 +452,8 @@ class Bucket(metaclass=NoPublicConstructor):
         self._outcomes[outcome] += 1
         if self._store_link is not None:
             self._store_link.note_outcome(handle.id, outcome)
-        self._room.unpark()
+        if self._room:  # A fill is waiting for room.
+            self._room.unpark()
         if self._config.verbose:
             logger.info("task %r %s", handle.id, outcome.value)
         return True
@@ -424,12 +466,15 @@ class Bucket(metaclass=NoPublicConstructor):
                 hook, hook_name=hook_name, task_id=handle.id, seconds=self._config.hook_timeout
             )
         finally:
-            self._hooks_running -= 1
-            handle._mark_done()  # pyright: ignore[reportPrivateUsage]
-            self._wake_if_idle()
+            self._after_hook(handle)
 
         if not succeeded:
             self._hook_errors += 1
+
+    def _after_hook(self, handle: TaskHandle) -> None:
+        self._hooks_running -= 1
+        handle._mark_done()  # pyright: ignore[reportPrivateUsage]
+        self._wake_if_idle()
 
     # Drain and rescue
 
