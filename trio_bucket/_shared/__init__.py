@@ -2,6 +2,6 @@
 
 from ._bucket import SharedBucket as SharedBucket
 from ._bucket import SharedStatistics as SharedStatistics
-from ._bucket import open_shared_bucket as open_shared_bucket
+from ._open import open_shared_bucket as open_shared_bucket
 
 __all__ = ["SharedBucket", "SharedStatistics", "open_shared_bucket"]

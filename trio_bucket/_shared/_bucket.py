@@ -34,26 +34,18 @@ no live task and the hook runs at most once per fill, whichever process ran it.
 from __future__ import annotations
 
 import logging
-import math
-import os
-import socket
-import time
 import uuid
 from collections import deque
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, final
 
 import attrs
 import coredis
 import trio
-from coredis.commands.script import Script
 from coredis.exceptions import ConnectionError as RedisConnectionError
-from coredis.exceptions import StreamDuplicateConsumerGroupError
 
 from .._bucket import Bucket
 from .._config import (
-    DEFAULT_HOOK_TIMEOUT,
     BucketConfig,
     check_lifespan,
     check_run_after,
@@ -62,12 +54,12 @@ from .._config import (
 from .._errors import BucketClosedError, DuplicateTaskError, TaskNotFoundError
 from .._executor import ExecutorProtocol
 from .._hooks import call_hook
-from .._open import open_bucket
 from .._records import BucketStatistics, TaskKind, TaskRecord
 from .._stores._base import check_json_data
-from .._stores._redis import check_bucket_name, connect_redis, run_script
+from .._stores._redis import connect_redis, run_script
 from . import _scripts
 from ._entry import OwnedTask, TaskEntry, Where, times_left
+from ._settings import Settings, milliseconds
 
 logger = logging.getLogger("trio_bucket")
 
@@ -107,15 +99,6 @@ class SharedStatistics:
     expired: int
 
 
-@attrs.frozen(kw_only=True)
-class _Settings:
-    consumer: str
-    claim_idle: float
-    heartbeat_interval: float
-    read_block: float
-    wall_clock: Callable[[], float]
-
-
 @final
 class SharedBucket:
     """This process's view of a bucket shared by several processes, opened by
@@ -129,14 +112,14 @@ class SharedBucket:
         client: coredis.Redis[str],
         keys: _scripts.SharedKeys,
         config: BucketConfig,
-        settings: _Settings,
+        settings: Settings,
     ) -> None:
         # Not public: a shared bucket lives exactly as long as its open_shared_bucket() block.
         self._client = client
         self._keys = keys
         self._config = config
         self._settings = settings
-        self._scripts = _Scripts(client)
+        self._scripts = _scripts.Scripts(client)
         self._bucket: Bucket | None = None
         self._services: trio.Nursery | None = None
         # Shutdown lets every Redis call finish instead of cancelling it, because
@@ -405,7 +388,7 @@ class SharedBucket:
             self._settings.consumer,
             {self._keys.queue: ">"},
             count=room,
-            block=_milliseconds(self._settings.read_block),
+            block=milliseconds(self._settings.read_block),
         )
         entries = reply.get(self._keys.queue, ()) if reply else ()
         if entries:
@@ -502,7 +485,7 @@ class SharedBucket:
                 self._drop(task, acknowledge=True)
 
     async def _autoclaim(self) -> None:
-        idle = _milliseconds(self._settings.claim_idle)
+        idle = milliseconds(self._settings.claim_idle)
         for stream in (self._keys.held, self._keys.queue):
             room = self._room()
             if room <= 0 or self._paused:
@@ -571,7 +554,7 @@ class SharedBucket:
     async def _read_control_once(self) -> None:
         reply = await self._client.xread(
             {self._keys.control: self._control_seen},
-            block=_milliseconds(self._settings.read_block),
+            block=milliseconds(self._settings.read_block),
         )
         for item in reply.get(self._keys.control, ()) if reply else ():
             self._control_seen = str(item.identifier)
@@ -646,7 +629,7 @@ class SharedBucket:
             seconds=self._config.hook_timeout,
         )
 
-    async def _requeue(self, task: OwnedTask, scripts: _Scripts | None = None) -> None:
+    async def _requeue(self, task: OwnedTask, scripts: _scripts.Scripts | None = None) -> None:
         arguments = [
             _scripts.GROUP,
             task.entry_id,
@@ -693,13 +676,13 @@ class SharedBucket:
         self._local.clear()
         return await self._local_bucket().rescue()
 
-    async def _requeue_all(self, scripts: _Scripts) -> None:
+    async def _requeue_all(self, scripts: _scripts.Scripts) -> None:
         """Requeue the rescued tasks, then those taken but not yet started."""
         while self._handed:
             await self._requeue(self._handed.pop(0), scripts)
         await self._requeue_waiting(scripts)
 
-    async def _requeue_waiting(self, scripts: _Scripts | None = None) -> None:
+    async def _requeue_waiting(self, scripts: _scripts.Scripts | None = None) -> None:
         while self._waiting:
             task = self._waiting.popleft()
             self._owned.pop(task.entry.token, None)
@@ -720,7 +703,7 @@ class SharedBucket:
             await self._rescue_local()
             try:
                 async with connect_redis(redis_url) as client:
-                    await self._requeue_all(_Scripts(client))
+                    await self._requeue_all(_scripts.Scripts(client))
             except Exception:
                 left = len(self._handed) + len(self._waiting)
                 logger.exception(
@@ -770,224 +753,3 @@ class SharedBucket:
 
     def _still_taking(self) -> bool:
         return self._taking
-
-
-@final
-class _Scripts:
-    def __init__(self, client: coredis.Redis[str]) -> None:
-        self.fill: Script[str] = client.register_script(_scripts.FILL)
-        self.take: Script[str] = client.register_script(_scripts.TAKE)
-        self.reserve: Script[str] = client.register_script(_scripts.RESERVE)
-        self.settle: Script[str] = client.register_script(_scripts.SETTLE)
-        self.ack: Script[str] = client.register_script(_scripts.ACK)
-        self.drain: Script[str] = client.register_script(_scripts.DRAIN)
-        self.requeue: Script[str] = client.register_script(_scripts.REQUEUE)
-        self.heartbeat: Script[str] = client.register_script(_scripts.HEARTBEAT)
-
-
-@final
-class _SharedExecutor:
-    """The local bucket's executor: shows the user's executor shared times and
-    lets Redis decide which process runs each outcome hook."""
-
-    def __init__(self, executor: ExecutorProtocol, shared: SharedBucket) -> None:
-        self._executor = executor
-        self._shared = shared
-
-    def _task(self, record: TaskRecord) -> OwnedTask:
-        task = self._shared._local.get(record.id)  # pyright: ignore[reportPrivateUsage]
-        assert task is not None, f"no owned task for local task {record.id!r}"
-        return task
-
-    async def on_execute(self, task: TaskRecord) -> None:
-        await self._executor.on_execute(self._task(task).shared_record(task))
-
-    async def on_finish(self, task: TaskRecord) -> None:
-        await self._outcome(task, self._executor.on_finish)
-
-    async def on_execute_error(self, task: TaskRecord, error: Exception) -> None:
-        executor = self._executor
-
-        async def hook(record: TaskRecord) -> None:
-            await executor.on_execute_error(record, error)
-
-        await self._outcome(task, hook)
-
-    async def on_exhausted(self, task: TaskRecord) -> None:
-        await self._outcome(task, self._executor.on_exhausted)
-
-    async def on_panic(self, task: TaskRecord) -> None:
-        # Whoever called the local bucket's rescue requeues the handed tasks, with
-        # a Redis connection that works even under cancellation.
-        owned = self._shared._claim_local(task)  # pyright: ignore[reportPrivateUsage]
-        if owned is not None:
-            self._shared._handed.append(owned)  # pyright: ignore[reportPrivateUsage]
-        await trio.lowlevel.checkpoint()
-
-    async def _outcome(
-        self, record: TaskRecord, hook: Callable[[TaskRecord], Awaitable[None]]
-    ) -> None:
-        # The local bucket calls this right after claiming the outcome, before any
-        # checkpoint, so the id still maps to this task.
-        owned = self._shared._claim_local(record)  # pyright: ignore[reportPrivateUsage]
-        if owned is None:
-            return  # Handed back or dropped: another process owns its outcome now.
-        shared_record = owned.shared_record(record)
-        await self._shared._run_outcome(owned, shared_record, hook)  # pyright: ignore[reportPrivateUsage]
-
-
-def _milliseconds(seconds: float) -> int:
-    return max(1, round(seconds * 1000))
-
-
-def _default_consumer() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-
-
-def _check_seconds(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number of seconds, got {value!r}")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number of seconds > 0, got {value!r}")
-    return float(value)
-
-
-def _check_consumer(consumer: object) -> None:
-    if consumer is not None and (not isinstance(consumer, str) or not consumer):
-        raise ValueError(f"consumer must be a non-empty str, got {consumer!r}")
-
-
-def _settings(
-    consumer: str | None,
-    claim_idle: float,
-    heartbeat_interval: float | None,
-    read_block: float,
-    wall_clock: Callable[[], float],
-) -> _Settings:
-    claim_idle = _check_seconds("claim_idle", claim_idle)
-    if heartbeat_interval is None:
-        heartbeat_interval = claim_idle / 3
-    heartbeat_interval = _check_seconds("heartbeat_interval", heartbeat_interval)
-    if heartbeat_interval >= claim_idle:
-        raise ValueError(
-            f"heartbeat_interval ({heartbeat_interval!r}) must be less than claim_idle "
-            f"({claim_idle!r}), or other processes take over live tasks; "
-            "lower heartbeat_interval or raise claim_idle"
-        )
-    _check_consumer(consumer)
-    return _Settings(
-        consumer=consumer or _default_consumer(),
-        claim_idle=claim_idle,
-        heartbeat_interval=heartbeat_interval,
-        read_block=_check_seconds("read_block", read_block),
-        wall_clock=wall_clock,
-    )
-
-
-async def _create_groups(client: coredis.Redis[str], keys: _scripts.SharedKeys) -> None:
-    for stream in (keys.held, keys.queue):
-        try:
-            await client.xgroup_create(stream, _scripts.GROUP, identifier="0", mkstream=True)
-        except StreamDuplicateConsumerGroupError:
-            pass  # Another process created it first.
-
-
-@asynccontextmanager
-async def open_shared_bucket(
-    executor: ExecutorProtocol,
-    *,
-    redis_url: str,
-    name: str,
-    lifespan: float = 5.0,
-    run_after: float = 1.0,
-    max_tasks: int = 1024,
-    verbose: bool = False,
-    hook_timeout: float = DEFAULT_HOOK_TIMEOUT,
-    consumer: str | None = None,
-    claim_idle: float = 30.0,
-    heartbeat_interval: float | None = None,
-    read_block: float = 1.0,
-    wall_clock: Callable[[], float] = time.time,
-) -> AsyncGenerator[SharedBucket]:
-    """Join the bucket *name* that several processes share through Redis at *redis_url*.
-
-    This process runs a local bucket with *max_tasks* room. A fill goes into it
-    while it has room and onto the shared queue stream otherwise; the process
-    takes queued tasks whenever its bucket has room. Leaving the block normally
-    stops taking new tasks, hands back the ones taken but not started, and waits
-    for the local ones. Leaving it with an exception hands the local tasks back
-    to the queue too (see :meth:`SharedBucket.rescue`).
-
-    Args:
-        executor: The :class:`Executor` whose hooks run this process's tasks.
-        redis_url: A Redis URL such as ``redis://127.0.0.1:6379/0``.
-        name: The shared bucket's name; non-empty, without braces.
-        lifespan: As in :func:`open_bucket`, counted from the original fill.
-        run_after: As in :func:`open_bucket`, counted from the original fill.
-        max_tasks: The most tasks this process runs or holds at once.
-        verbose: As in :func:`open_bucket`.
-        hook_timeout: As in :func:`open_bucket`.
-        consumer: This process's consumer name; by default host name, process
-            id and a random suffix. Two live processes must not share one.
-        claim_idle: Seconds an entry may go without its owner's heartbeat before
-            another process takes it over (XAUTOCLAIM min-idle-time).
-        heartbeat_interval: Seconds between heartbeats, registry checks and
-            XAUTOCLAIM rounds; defaults to a third of *claim_idle*.
-        read_block: Seconds a blocking stream read waits on the server; it bounds
-            how late a drain reaches a task running here.
-        wall_clock: Seconds since the epoch; every process must agree on it, so
-            that the time since a fill is counted right. Tests pass a clock that
-            follows :class:`trio.testing.MockClock`.
-
-    Raises:
-        ValueError: if a setting is out of range, before anything connects.
-        TypeError: if a setting has the wrong type.
-
-    .. versionadded:: 0.1
-    """
-    config = BucketConfig.validated(
-        lifespan=lifespan,
-        run_after=run_after,
-        max_tasks=max_tasks,
-        verbose=verbose,
-        hook_timeout=hook_timeout,
-    )
-    keys = _scripts.SharedKeys(check_bucket_name(name))
-    settings = _settings(consumer, claim_idle, heartbeat_interval, read_block, wall_clock)
-
-    # connect_redis unwraps the exception group of coredis's task group, so that
-    # the body's exception propagates as itself, as it does from open_bucket.
-    body_error: BaseException | None = None
-    async with connect_redis(redis_url) as client:
-        await _create_groups(client, keys)
-        shared = SharedBucket(client, keys, config, settings)
-        wrapper = _SharedExecutor(executor, shared)
-        async with trio.open_nursery() as services:
-            try:
-                async with open_bucket(
-                    wrapper,
-                    lifespan=lifespan,
-                    run_after=run_after,
-                    max_tasks=max_tasks,
-                    verbose=verbose,
-                    hook_timeout=hook_timeout,
-                ) as bucket:
-                    shared._attach(bucket, services, executor)  # pyright: ignore[reportPrivateUsage]
-                    await shared._run_services()  # pyright: ignore[reportPrivateUsage]
-                    try:
-                        yield shared
-                    except BaseException:
-                        await shared._hand_back_all(redis_url)  # pyright: ignore[reportPrivateUsage]
-                        raise
-                    await shared._stop_taking()  # pyright: ignore[reportPrivateUsage]
-            except BaseException as error:
-                # Raised after the nursery, which would otherwise cancel the
-                # services in the middle of their Redis calls.
-                body_error = error
-            finally:
-                shared._closed = True  # pyright: ignore[reportPrivateUsage]
-                shared._stop_services()  # pyright: ignore[reportPrivateUsage]
-                # A backstop in case Redis stops responding.
-                services.cancel_scope.deadline = trio.current_time() + claim_idle
-        if body_error is not None:
-            raise body_error

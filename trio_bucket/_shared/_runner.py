@@ -36,7 +36,8 @@ from .._runner._run import (
     _watch_signals,  # pyright: ignore[reportPrivateUsage]
 )
 from .._stores._redis import sole_exception
-from ._bucket import SharedBucket, open_shared_bucket
+from ._bucket import SharedBucket
+from ._open import open_shared_bucket
 
 if sys.version_info < (3, 11):
     from exceptiongroup import BaseExceptionGroup

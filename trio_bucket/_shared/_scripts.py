@@ -7,7 +7,11 @@ as their hash tag, so that a Redis Cluster keeps them in one slot.
 
 from __future__ import annotations
 
+from typing import final
+
 import attrs
+import coredis
+from coredis.commands.script import Script
 
 #: The consumer group that every process of a shared bucket joins, on both streams.
 GROUP = "workers"
@@ -171,3 +175,18 @@ for i = 3, #ARGV do
 end
 return lost
 """
+
+
+@final
+class Scripts:
+    """The scripts above, registered with one client."""
+
+    def __init__(self, client: coredis.Redis[str]) -> None:
+        self.fill: Script[str] = client.register_script(FILL)
+        self.take: Script[str] = client.register_script(TAKE)
+        self.reserve: Script[str] = client.register_script(RESERVE)
+        self.settle: Script[str] = client.register_script(SETTLE)
+        self.ack: Script[str] = client.register_script(ACK)
+        self.drain: Script[str] = client.register_script(DRAIN)
+        self.requeue: Script[str] = client.register_script(REQUEUE)
+        self.heartbeat: Script[str] = client.register_script(HEARTBEAT)
