@@ -33,8 +33,8 @@ pytestmark = pytest.mark.redis
 WAIT_SECONDS = 60.0
 LONG_IDS = [f"long-{number:02}" for number in range(50)]
 SHORT_IDS = [f"short-{number:03}" for number in range(950)]
-#: The order of the drains: queued tasks first, so no process takes them before
-#: their drain; then those running on P2 and P3; then those on P1.
+#: The order of the drains. Queued tasks come first, so that no process takes one
+#: before its drain. Then come the tasks running on P2 and P3, then those on P1.
 DRAINED_IDS = LONG_IDS[30:] + LONG_IDS[10:30] + LONG_IDS[:10]
 #: What each task runs: log "PROCESS ID", then sleep.
 SCRIPT = 'echo "$TRIO_BUCKET_TEST_PROCESS $1" >> "$2"; sleep "$3"'

@@ -13,7 +13,7 @@ import attrs
 
 @attrs.frozen(kw_only=True)
 class Settings:
-    """How one process takes part in a shared bucket: its name and its timing."""
+    """The consumer name and timing of one process in a shared bucket."""
 
     consumer: str
     claim_idle: float
