@@ -1,4 +1,4 @@
-"""Load: 100,000 tasks through one bucket on the mock clock.
+"""Load: 100,000 tasks through one bucket on the mock clock, and 20,000 through the runner.
 
 The tasks go in five rounds of 20,000 through a bucket with a small max_tasks, so
 most fills wait for room. After each round the bucket is idle, and the test checks
@@ -10,12 +10,16 @@ the first round, and that every counter adds up to the tasks filled.
 from __future__ import annotations
 
 import gc
+import json
+import re
 import sys
 import weakref
 from collections import Counter
+from pathlib import Path
 
 import trio
 import trio.testing
+from runner_helpers import run_runner, runner_environment
 
 from trio_bucket import Bucket, Executor, TaskHandle, TaskKind, TaskRecord, open_bucket
 
@@ -125,3 +129,48 @@ async def test_hundred_thousand_tasks(autojump_clock: trio.testing.MockClock) ->
     )
     assert statistics.exhausted == total // 10  # Numbers ending in 3, never drained.
     assert statistics.failed == total // 5  # Numbers ending in 1 or 6.
+
+
+RUNNER_TASKS = 20_000
+
+
+async def test_runner_twenty_thousand_tasks(tmp_path: Path) -> None:
+    """20,000 job lines through ``trio-bucket run --max-tasks 8``: one event per task.
+
+    A tenth of the tasks are time bombs, and every 50th task gets a drain line right
+    after its own line, which either drains it or finds it finished. The runner
+    remembers every id of the run to reject repeats, so its memory grows with the
+    tasks read by design; this test checks only that nothing is dropped.
+    """
+    lines = []
+    drained_ids = set()
+    for number in range(RUNNER_TASKS):
+        task: dict[str, object] = {"id": f"task-{number}"}
+        if number % 10 == 0:
+            task["run_after"] = 0.01
+        lines.append(json.dumps(task))
+        if number % 50 == 7:
+            lines.append(json.dumps({"drain": f"task-{number}"}))
+            drained_ids.add(f"task-{number}")
+    jobs = "".join(line + "\n" for line in lines).encode()
+
+    result = await run_runner(
+        "run", "--max-tasks", "8", "--executor", "trio_bucket:Executor",
+        jobs=jobs, env=runner_environment(tmp_path),
+    )  # fmt: skip
+
+    assert result.returncode == 0
+    ids = [event["id"] for event in result.events]
+    assert len(ids) == RUNNER_TASKS
+    assert set(ids) == {f"task-{number}" for number in range(RUNNER_TASKS)}
+    outcomes = result.outcomes()
+    assert {task_id for task_id, outcome in outcomes.items() if outcome != "finished"} <= (
+        drained_ids
+    )
+    assert set(outcomes.values()) <= {"finished", "drained"}
+    drained = sum(outcome == "drained" for outcome in outcomes.values())
+    summary = (
+        rf"trio-bucket: {RUNNER_TASKS} tasks in [0-9.]+ s: {RUNNER_TASKS - drained} finished, "
+        rf"0 failed, 0 exhausted, {drained} drained, 0 rescued"
+    )
+    assert re.search(summary, result.stderr)
