@@ -1,10 +1,10 @@
 """Load: 100,000 tasks through one bucket on the mock clock, and 20,000 through the runner.
 
-The tasks go in five rounds of 20,000 through a bucket with a small max_tasks, so
-most fills wait for room. After each round the bucket is idle, and the test checks
-that no task's data is still referenced (so the bucket keeps no record of a
-finished task), that the interpreter's allocated memory blocks do not grow after
-the first round, and that every counter adds up to the tasks filled.
+The bucket's tasks go in five rounds of 20,000 with a small max_tasks, so most
+fills wait for room. After each round the bucket is idle. The test then checks that
+no task's data is still referenced, so the bucket keeps no record of a finished
+task, and that the interpreter's allocated memory blocks do not grow after the
+first round. At the end every counter must add up to the tasks filled.
 """
 
 from __future__ import annotations
