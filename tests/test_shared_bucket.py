@@ -405,6 +405,29 @@ async def test_drain_task_on_other_process(
         await a.drain("blocker")
 
 
+async def test_missed_drain_found_at_heartbeat(
+    process: Callable[..., Any],
+    client: coredis.Redis[str],
+    redis_name: str,
+    events: list[Event],
+    mock_clock: trio.testing.MockClock,
+) -> None:
+    live = f"trio_bucket:{{{redis_name}}}:live"
+    async with process("a", heartbeat_interval=1.0) as a:
+        await a.fill("missed", BLOCK)
+        await poll(lambda: kinds(events, "missed") == [("a", "execute")], "a to start it")
+        # A drain whose control message never reached a: only the registry shows it.
+        await client.hdel(live, ["missed"])
+        await trio.to_thread.run_sync(time.sleep, 0.1)
+        assert "missed" in a
+
+        mock_clock.jump(1.0)
+
+        await poll(lambda: "missed" not in a, "a's heartbeat to drop it")
+        assert a.statistics().local.drained == 1
+    assert kinds(events, "missed") == [("a", "execute")]
+
+
 async def test_drain_unknown_id_raises(
     process: Callable[..., Any], mock_clock: trio.testing.MockClock
 ) -> None:
