@@ -199,8 +199,10 @@ def _check_runs(started: list[tuple[str, str]]) -> None:
         assert len(processes) == 2, (task_id, processes)
         assert processes[0] == "p3", (task_id, processes)
         assert "p3" not in processes[1:], (task_id, processes)
-    # A run that P3 had not acknowledged when killed: at most its 10 tasks.
-    assert len(twice) <= 10
+    # P3's unacknowledged runs: its 10 running tasks, plus the few whose outcome
+    # hook had freed their slot but whose entry was not yet acknowledged. Twice
+    # max_tasks is a loose bound on that; the rule itself is checked above.
+    assert len(twice) <= 20, twice
 
     for task_id in SHORT_IDS:
         assert task_id in runs, task_id
