@@ -14,7 +14,10 @@ and ties are exact. Advancing the clock jumps to each pending Trio deadline in t
 as real time would pass, never past one.
 
 The model is plain Python: it computes when each task starts and ends from its
-plan, and replays claims, waiting fills and rescues in time order.
+plan, and replays claims, waiting fills and rescues in time order. Half the
+examples open the bucket with ``journal=True`` on a store in a dict, whose writes
+take no time, and the model also predicts which task the store contains for each
+id after every step.
 
 Set ``TRIO_BUCKET_STRESS=1`` to run the long profile (thousands of examples).
 """
@@ -24,7 +27,7 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import attrs
@@ -105,8 +108,42 @@ class Plan:
     hook_raises: bool
 
 
+def plan_of(task: TaskRecord) -> Plan:
+    """Return the plan that a task's data carries, as a JSON object so that stores accept it."""
+    return Plan(**task.data)
+
+
+def serial_of(task: TaskRecord) -> int:
+    """Return the serial number of the task's plan."""
+    return plan_of(task).serial
+
+
+class MemoryStore:
+    """A rescue store in a dict: each call is one checkpoint and takes no time."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, TaskRecord] = {}
+
+    async def save(self, records: Sequence[TaskRecord]) -> None:
+        await trio.lowlevel.checkpoint()
+        for record in records:
+            self.records[record.id] = record
+
+    async def load(self) -> list[TaskRecord]:
+        await trio.lowlevel.checkpoint()
+        return list(self.records.values())
+
+    async def remove(self, task_ids: Sequence[str]) -> None:
+        await trio.lowlevel.checkpoint()
+        for task_id in task_ids:
+            self.records.pop(task_id, None)
+
+    async def aclose(self) -> None:
+        await trio.lowlevel.checkpoint()
+
+
 @attrs.define
-class Journal:
+class Observations:
     """What the real bucket did, written by the executor and the step helpers."""
 
     executed: dict[int, list[float]] = attrs.field(factory=dict)
@@ -121,12 +158,12 @@ class Journal:
 class PlannedExecutor:
     """Runs each task by its :class:`Plan` and logs every call with the Trio clock's time."""
 
-    def __init__(self, journal: Journal) -> None:
-        self.journal = journal
+    def __init__(self, observed: Observations) -> None:
+        self.observed = observed
 
     async def on_execute(self, task: TaskRecord) -> None:
-        plan: Plan = task.data
-        self.journal.executed.setdefault(plan.serial, []).append(trio.current_time())
+        plan = plan_of(task)
+        self.observed.executed.setdefault(plan.serial, []).append(trio.current_time())
         if plan.shield:
             with trio.CancelScope(shield=True):
                 await trio.sleep(plan.shield)
@@ -135,8 +172,8 @@ class PlannedExecutor:
             raise PlannedError(f"task {plan.serial} failed")
 
     async def _hook(self, name: str, task: TaskRecord) -> None:
-        plan: Plan = task.data
-        self.journal.hooks.setdefault(plan.serial, []).append((name, trio.current_time()))
+        plan = plan_of(task)
+        self.observed.hooks.setdefault(plan.serial, []).append((name, trio.current_time()))
         await trio.sleep(plan.hook_seconds)
         if plan.hook_raises:
             raise PlannedError(f"{name} of task {plan.serial} failed")
@@ -145,7 +182,7 @@ class PlannedExecutor:
         await self._hook("on_finish", task)
 
     async def on_execute_error(self, task: TaskRecord, error: Exception) -> None:
-        self.journal.errors[task.data.serial] = error
+        self.observed.errors[serial_of(task)] = error
         await self._hook("on_execute_error", task)
 
     async def on_exhausted(self, task: TaskRecord) -> None:
@@ -322,11 +359,14 @@ class Model:
     run_after: float
     max_tasks: int
     hook_timeout: float
+    journal: bool
     now: float = 0.0
     live: dict[str, ModelTask] = attrs.field(factory=dict)
     tasks: dict[int, ModelTask] = attrs.field(factory=dict)
     waiting: list[ModelFill] = attrs.field(factory=list)
     rescues: dict[int, ModelRescue] = attrs.field(factory=dict)
+    #: With a journal: the serial of the task that the store contains for each id.
+    stored: dict[str, int] = attrs.field(factory=dict)
 
     def insert(self, fill: ModelFill) -> None:
         """Add a filled task at the current time."""
@@ -342,12 +382,17 @@ class Model:
         )
         self.live[fill.task_id] = task
         self.tasks[fill.plan.serial] = task
+        if self.journal:
+            self.stored[fill.task_id] = fill.plan.serial
 
     def claim(self, task: ModelTask, outcome: Outcome) -> None:
         """Give *task* its outcome now, and let the first waiting fill in."""
         task.outcome = outcome
         task.settled_at = self.now
         del self.live[task.task_id]
+        if self.journal and outcome is not Outcome.RESCUED:
+            # The journal removes a task at every outcome but RESCUED.
+            assert self.stored.pop(task.task_id) == task.plan.serial
         if self.waiting and len(self.live) < self.max_tasks:
             self.insert(self.waiting.pop(0))
 
@@ -369,6 +414,9 @@ class Model:
         rescued_tasks = list(self.live.values())
         for task in rescued_tasks:
             self.claim(task, Outcome.RESCUED)
+        if self.journal:
+            # rescue() saves the rescued tasks again, over their journal entries.
+            self.stored.update({task.task_id: task.plan.serial for task in rescued_tasks})
         returns_at = max([self.now, *(task.done_at for task in rescued_tasks)])
         self.rescues[number] = ModelRescue(
             self.now, [t.plan.serial for t in rescued_tasks], returns_at
@@ -400,7 +448,8 @@ class BucketMachine(RuleBasedStateMachine):
         super().__init__()
         self.loop: TrioThread | None = None
         self.model: Model | None = None
-        self.journal = Journal()
+        self.observed = Observations()
+        self.store: MemoryStore | None = None
         self.bucket: Bucket | None = None
         self.bucket_closed = False
         self.close_requested: trio.Event | None = None
@@ -422,14 +471,21 @@ class BucketMachine(RuleBasedStateMachine):
         run_after_share=st.floats(0, 0.99),
         max_tasks=st.integers(1, 4),
         hook_timeout=st.sampled_from([1.0, 2.0, 5.0, math.inf]),
+        journal=st.booleans(),
     )
     def open_in_loop(
-        self, lifespan: int, run_after_share: float, max_tasks: int, hook_timeout: float
+        self,
+        lifespan: int,
+        run_after_share: float,
+        max_tasks: int,
+        hook_timeout: float,
+        journal: bool,
     ) -> None:
         run_after = float(int(lifespan * run_after_share))
-        self.model = Model(float(lifespan), run_after, max_tasks, hook_timeout)
+        self.model = Model(float(lifespan), run_after, max_tasks, hook_timeout, journal)
+        self.store = MemoryStore() if journal else None
         self.loop = TrioThread()
-        executor = PlannedExecutor(self.journal)
+        executor = PlannedExecutor(self.observed)
 
         async def hold_bucket(task_status: trio.TaskStatus[Bucket]) -> None:
             self.close_requested = trio.Event()
@@ -439,6 +495,8 @@ class BucketMachine(RuleBasedStateMachine):
                 run_after=run_after,
                 max_tasks=max_tasks,
                 hook_timeout=hook_timeout,
+                store=self.store,
+                journal=journal,
             ) as bucket:
                 task_status.started(bucket)
                 await self.close_requested.wait()
@@ -479,7 +537,17 @@ class BucketMachine(RuleBasedStateMachine):
         assert not model.live
         assert not model.waiting
         assert all(task.outcome is not None for task in model.tasks.values())
-        assert set(self.journal.waited) == set(model.tasks)
+        assert set(self.observed.waited) == set(model.tasks)
+        if self.store is not None:
+            # After the exit, the journal keeps only rescued tasks that no later
+            # task with the same id replaced.
+            store = self.store
+            rescued = {
+                task.plan.serial for task in model.tasks.values() if task.outcome is Outcome.RESCUED
+            }
+            assert set(model.stored.values()) <= rescued
+            stored = loop.run_sync(lambda: {i: serial_of(r) for i, r in store.records.items()})
+            assert stored == model.stored
         with pytest.raises(
             BucketClosedError, match=r"^cannot fill task 'a': the bucket's block has exited$"
         ):
@@ -516,7 +584,7 @@ class BucketMachine(RuleBasedStateMachine):
 
         def call() -> TaskHandle:
             return bucket.fill_nowait(
-                task_id, plan, kind=kind, run_after=run_after, lifespan=lifespan
+                task_id, attrs.asdict(plan), kind=kind, run_after=run_after, lifespan=lifespan
             )
 
         if kind is TaskKind.IMMEDIATE and run_after is not None:
@@ -572,11 +640,11 @@ class BucketMachine(RuleBasedStateMachine):
         lifespan: int | None,
     ) -> None:
         async def fill_and_watch() -> None:
-            self.journal.waiting_fills[plan.serial] = task_id
+            self.observed.waiting_fills[plan.serial] = task_id
             handle = await bucket.fill(
-                task_id, plan, kind=kind, run_after=run_after, lifespan=lifespan
+                task_id, attrs.asdict(plan), kind=kind, run_after=run_after, lifespan=lifespan
             )
-            del self.journal.waiting_fills[plan.serial]
+            del self.observed.waiting_fills[plan.serial]
             self._watch(handle)
 
         assert self.loop is not None
@@ -585,13 +653,13 @@ class BucketMachine(RuleBasedStateMachine):
 
     def _watch(self, handle: TaskHandle) -> None:
         """Record the handle, and when its wait() returns, from a background task."""
-        serial = handle.record.data.serial
-        self.journal.handles[serial] = handle
+        serial = serial_of(handle.record)
+        self.observed.handles[serial] = handle
         self.last_handle[handle.id] = handle
 
         async def wait() -> None:
             outcome = await handle.wait()
-            self.journal.waited[serial] = (trio.current_time(), outcome)
+            self.observed.waited[serial] = (trio.current_time(), outcome)
 
         assert self.loop is not None
         self.loop.nursery.start_soon(wait)
@@ -602,7 +670,7 @@ class BucketMachine(RuleBasedStateMachine):
         handle = self.last_handle.get(task_id)
         if through_handle and handle is not None:
             drain: Callable[[], TaskRecord] = handle.drain
-            serial = handle.record.data.serial
+            serial = serial_of(handle.record)
             is_live = model.tasks[serial].outcome is None
             missing = rf"^task '{task_id}' is no longer live: it has already reached its outcome$"
         else:
@@ -617,7 +685,7 @@ class BucketMachine(RuleBasedStateMachine):
 
         record = loop.run_sync(drain)
         task = model.live[task_id]
-        assert record.data.serial == task.plan.serial
+        assert serial_of(record) == task.plan.serial
         model.claim(task, Outcome.DRAINED)
         model.advance_to(model.now)
 
@@ -629,8 +697,8 @@ class BucketMachine(RuleBasedStateMachine):
 
         async def rescue_in_background() -> None:
             records = await bucket.rescue()
-            serials = [record.data.serial for record in records]
-            self.journal.rescues[number] = (trio.current_time(), serials)
+            serials = [serial_of(record) for record in records]
+            self.observed.rescues[number] = (trio.current_time(), serials)
 
         async def start() -> None:
             loop.nursery.start_soon(rescue_in_background)
@@ -665,6 +733,8 @@ class BucketMachine(RuleBasedStateMachine):
         self._check_tasks(snapshot, model)
         self._check_rescues(model)
         assert snapshot["waiting_fills"] == {fill.plan.serial for fill in model.waiting}
+        if self.store is not None:
+            assert snapshot["stored"] == model.stored
 
     def _snapshot(self, bucket: Bucket) -> dict[str, Any]:
         live = {}
@@ -673,7 +743,7 @@ class BucketMachine(RuleBasedStateMachine):
             record = bucket.get(task_id)
             assert (task_id in bucket) == (record is not None)
             if record is not None:
-                live[task_id] = record.data.serial
+                live[task_id] = serial_of(record)
                 records[task_id] = (record.filled_at, record.run_at, record.deadline)
         return {
             "now": trio.current_time(),
@@ -681,8 +751,13 @@ class BucketMachine(RuleBasedStateMachine):
             "len": len(bucket),
             "records": records,
             "statistics": attrs.asdict(bucket.statistics()),
-            "outcomes": {serial: h.outcome for serial, h in self.journal.handles.items()},
-            "waiting_fills": set(self.journal.waiting_fills),
+            "outcomes": {serial: h.outcome for serial, h in self.observed.handles.items()},
+            "waiting_fills": set(self.observed.waiting_fills),
+            "stored": (
+                {}
+                if self.store is None
+                else {task_id: serial_of(r) for task_id, r in self.store.records.items()}
+            ),
         }
 
     @staticmethod
@@ -711,15 +786,15 @@ class BucketMachine(RuleBasedStateMachine):
 
     def _check_tasks(self, snapshot: dict[str, Any], model: Model) -> None:
         now = model.now
-        journal = self.journal
+        observed = self.observed
         assert set(snapshot["outcomes"]) == set(model.tasks)
         for serial, task in model.tasks.items():
             assert snapshot["outcomes"][serial] is task.outcome, f"task {serial}"
 
-            executed = journal.executed.get(serial, [])
+            executed = observed.executed.get(serial, [])
             assert executed == ([task.run_at] if task.started(now) else []), f"task {serial}"
 
-            hooks = journal.hooks.get(serial, [])
+            hooks = observed.hooks.get(serial, [])
             if task.has_hook:
                 assert task.outcome is not None
                 assert hooks == [(HOOKS[task.outcome], task.settled_at)], f"task {serial}"
@@ -727,23 +802,23 @@ class BucketMachine(RuleBasedStateMachine):
                 assert hooks == [], f"task {serial}"
 
             if task.outcome is Outcome.FAILED:
-                error = journal.errors[serial]
+                error = observed.errors[serial]
                 assert isinstance(error, PlannedError)
                 assert str(error) == f"task {serial} failed"
 
             if task.outcome is not None and task.done_at <= now:
-                assert journal.waited.get(serial) == (task.done_at, task.outcome), f"task {serial}"
+                assert observed.waited.get(serial) == (task.done_at, task.outcome), f"task {serial}"
             else:
-                assert serial not in journal.waited, f"task {serial}"
+                assert serial not in observed.waited, f"task {serial}"
 
     def _check_rescues(self, model: Model) -> None:
         for number, rescue in model.rescues.items():
-            observed = self.journal.rescues.get(number)
+            returned = self.observed.rescues.get(number)
             if rescue.returns_at > model.now:
-                assert observed is None, f"rescue {number} returned early"
+                assert returned is None, f"rescue {number} returned early"
                 continue
-            assert observed is not None, f"rescue {number} has not returned"
-            returned_at, serials = observed
+            assert returned is not None, f"rescue {number} has not returned"
+            returned_at, serials = returned
             assert returned_at == rescue.returns_at
             assert sorted(serials) == sorted(rescue.serials)
             fill_times = [model.tasks[serial].filled_at for serial in serials]
