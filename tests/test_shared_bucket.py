@@ -188,6 +188,25 @@ async def test_queued_task_runs_here_when_room_frees(
         await poll(lambda: kinds(events, "queued") == [("a", "execute"), ("a", "finish")], "a")
 
 
+async def test_concurrent_fills_all_run_once(
+    process: Callable[..., Any], events: list[Event], mock_clock: trio.testing.MockClock
+) -> None:
+    task_ids = [f"t{number}" for number in range(60)]
+    async with process("a", max_tasks=3) as a, process("b", max_tasks=3) as b:
+        async with trio.open_nursery() as nursery:
+            for task_id in task_ids:
+                nursery.start_soon(a.fill, task_id)
+
+        await poll(lambda: sum(event.kind == "finish" for event in events) == 60, "60 finishes")
+        await poll_async(lambda: _is_zero(a.live_count()), "every id released")
+
+        assert a.statistics().local.max_tasks == 3
+        assert a.statistics().local.live == 0
+        assert b.statistics().local.live == 0
+    executions = sorted(event.task_id for event in events if event.kind == "execute")
+    assert executions == sorted(task_ids)
+
+
 async def test_duplicate_id_across_processes_raises(
     process: Callable[..., Any], mock_clock: trio.testing.MockClock
 ) -> None:
