@@ -518,9 +518,9 @@ class SharedBucket:
 
         A task in this process's local bucket is cancelled before this returns. A
         task on the queue is acknowledged and skipped by whichever process takes
-        it. A task on another process is cancelled there when that process reads
-        the control stream, within about ``read_block`` seconds, or at its next
-        registry check. No outcome hook runs for a drained task.
+        it. A task on another process is cancelled there as soon as that process
+        reads the drain from the control stream, or at its next heartbeat if it
+        missed the message. No outcome hook runs for a drained task.
 
         Raises:
             TaskNotFoundError: if no task with this id is live in the shared bucket,

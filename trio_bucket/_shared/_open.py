@@ -61,8 +61,9 @@ async def open_shared_bucket(
             another process takes it over (XAUTOCLAIM min-idle-time).
         heartbeat_interval: Seconds between heartbeats, registry checks and
             XAUTOCLAIM rounds; defaults to a third of *claim_idle*.
-        read_block: Seconds a blocking stream read waits on the server; it bounds
-            how late a drain reaches a task running here.
+        read_block: Seconds that a blocking stream read (BLOCK) waits on the server
+            before it is sent again. New entries end the wait at once, so this
+            mostly sets how long leaving the block waits for reads in flight.
         wall_clock: Seconds since the epoch; every process must agree on it, so
             that the time since a fill is counted right. Tests pass a clock that
             follows :class:`trio.testing.MockClock`.
