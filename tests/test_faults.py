@@ -14,6 +14,7 @@ Each test's docstring states the behaviour it pins. In short:
   lifespan, drains and every other task wait until it reaches a checkpoint.
 * Cancelling the scope around the bucket rescues every live task and ends quietly.
 * rescue() from several tasks at once rescues each task once, in one of the calls.
+* A journal write that fails crashes the bucket, which rescues every live task.
 * Other threads reach the bucket through ``trio.from_thread``; calling it directly
   from another thread raises RuntimeError and changes nothing.
 
@@ -28,6 +29,7 @@ import random
 import signal
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -508,6 +510,89 @@ async def test_rescue_during_rescue_takes_new_tasks(
     assert [record.id for record in records] == ["new"]
     assert executor.calls["old", "on_panic"] == 1
     assert executor.calls["new", "on_panic"] == 1
+
+
+# A journal whose store fails
+
+
+class FailingStore:
+    """A rescue store in a dict whose save() raises OSError from its *fail_from*-th call on."""
+
+    def __init__(self, fail_from: int) -> None:
+        self.records: dict[str, TaskRecord] = {}
+        self.saves = 0
+        self.fail_from = fail_from
+
+    async def save(self, records: Sequence[TaskRecord]) -> None:
+        await trio.lowlevel.checkpoint()
+        self.saves += 1
+        if self.saves >= self.fail_from:
+            raise OSError("disk full")
+        for record in records:
+            self.records[record.id] = record
+
+    async def load(self) -> list[TaskRecord]:
+        await trio.lowlevel.checkpoint()
+        return list(self.records.values())
+
+    async def remove(self, task_ids: Sequence[str]) -> None:
+        await trio.lowlevel.checkpoint()
+        for task_id in task_ids:
+            self.records.pop(task_id, None)
+
+    async def aclose(self) -> None:
+        await trio.lowlevel.checkpoint()
+
+
+async def test_failed_journal_write_crashes_bucket(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A journal write that raises crashes the bucket, because the journal can no longer
+    keep its promise. The store's error leaves the block in a BaseExceptionGroup, and
+    every live task is rescued: on_panic runs although saving the rescued tasks fails
+    too, which is logged.
+    """
+    executor = ScriptedExecutor()
+    store = FailingStore(fail_from=2)
+    with pytest.RaisesGroup(pytest.RaisesExc(OSError, match="^disk full$")):
+        async with open_bucket(executor, store=store, journal=True, lifespan=50) as bucket:
+            written = await bucket.fill("written", {"sleep": 10})
+            unwritten = bucket.fill_nowait("unwritten", {"sleep": 10})
+            await trio.sleep(5)
+
+    assert written.outcome is Outcome.RESCUED
+    assert unwritten.outcome is Outcome.RESCUED
+    assert executor.hooks_of("written") == ["on_execute", "on_panic"]
+    assert executor.hooks_of("unwritten") == ["on_panic"]  # Never written, so never run.
+    assert list(store.records) == ["written"]
+    assert "saving 2 rescued tasks to the store failed" in caplog.messages
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BROKEN PROMISE: await fill() returns although its journal write failed",
+)
+async def test_fill_waiting_on_failed_journal_write_raises(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """In journal mode, fill() returns once the task is written; when the write fails it
+    should raise rather than return a handle whose task the store never received.
+    Today a fill from a task outside the bucket's block returns a RESCUED handle.
+    """
+    store = FailingStore(fail_from=1)
+    results: list[TaskHandle] = []
+
+    async def fill_from_outside(bucket: Bucket) -> None:
+        results.append(await bucket.fill("outside"))
+
+    async with trio.open_nursery() as nursery:
+        with pytest.RaisesGroup(OSError):
+            async with open_bucket(Executor(), store=store, journal=True) as bucket:
+                nursery.start_soon(fill_from_outside, bucket)
+                await trio.sleep(1)
+
+    assert "outside" not in store.records
+    assert results == []
 
 
 # Other threads
