@@ -40,6 +40,8 @@ class TaskHandle:
         "_bucket",
         "_done",
         "_event",
+        "_heap_index",
+        "_heap_key",
         "_journal_batch",
         "_outcome",
         "_record",
@@ -56,6 +58,10 @@ class TaskHandle:
         # Set when the outcome hook has returned; the event is made only for waiters.
         self._done = False
         self._event: trio.Event | None = None
+        # While the handle is queued as a time bomb: its position in the heap, and
+        # its sort key there, (run_at, fill order).
+        self._heap_index = -1
+        self._heap_key: tuple[float, int] = (0.0, 0)
         # With a journal, the store batch that must be written before on_execute runs.
         self._journal_batch = 0
 
