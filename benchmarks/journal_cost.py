@@ -1,6 +1,6 @@
 """What the journal costs per task: no-op tasks through a bucket with and without it.
 
-Four setups run the same no-op tasks from fill to outcome on Trio's real clock:
+Six setups run the same no-op tasks from fill to outcome on Trio's real clock:
 
 * ``memory``: no store;
 * ``store``: a SQLite rescue store without a journal, which is written only at a
@@ -8,13 +8,16 @@ Four setups run the same no-op tasks from fill to outcome on Trio's real clock:
 * ``journal fill_nowait``: ``journal=True``, filled with ``fill_nowait`` so that
   the fills of one moment share a batch (one transaction writes them all);
 * ``journal fill``: ``journal=True``, each task filled with ``await fill()``, which
-  returns only once its batch is written, so each task gets its own transactions.
+  returns only once its batch is written, so each task gets its own transactions;
+* ``runner`` and ``runner --journal``: ``trio-bucket run`` in a subprocess, on a job
+  file of the same tasks, with the base Executor (whose hooks do nothing). Their
+  seconds include the process's start, so compare them only with each other.
 
-Prints one JSON object: the machine, and each setup's seconds per task in every
-repetition with their median. The setups take turns within a repetition, in a
-rotating order, so that a slow spell of the shared machine hits all of them alike.
-Every store is a new file in a temporary folder, on the disk that holds the
-system's temporary folder.
+Prints one JSON object: the machine, each setup's seconds per task in every
+repetition with their median, and what the journal adds per task. The setups take
+turns within a repetition, in a rotating order, so that a slow spell of the shared
+machine hits all of them alike. Every store is a new file in a temporary folder,
+on the disk that contains the system's temporary folder.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import argparse
 import gc
 import json
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -67,11 +72,31 @@ async def run_journal_fill(ids: list[str], folder: Path) -> None:
     await run_through_store(ids, folder, journal=True, awaited=True)
 
 
+async def run_runner(ids: list[str], folder: Path, *, journal: bool) -> None:
+    jobs = folder / "jobs.jsonl"
+    jobs.write_text("".join(json.dumps({"id": task_id}) + "\n" for task_id in ids))
+    command = [sys.executable, "-m", "trio_bucket", "run", "--executor", "trio_bucket:Executor"]
+    command += ["--store", str(folder / "runner.db"), str(jobs)]
+    if journal:
+        command.append("--journal")
+    await trio.run_process(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def run_runner_plain(ids: list[str], folder: Path) -> None:
+    await run_runner(ids, folder, journal=False)
+
+
+async def run_runner_journal(ids: list[str], folder: Path) -> None:
+    await run_runner(ids, folder, journal=True)
+
+
 SETUPS: dict[str, Setup] = {
     "memory": run_in_memory,
     "store": run_with_store,
     "journal fill_nowait": run_journal_nowait,
     "journal fill": run_journal_fill,
+    "runner": run_runner_plain,
+    "runner --journal": run_runner_journal,
 }
 
 
@@ -100,8 +125,10 @@ def measure(count: int, repeats: int) -> dict[str, object]:
         "repeats": repeats,
         "seconds_per_task": samples,
         "median": medians,
-        "journal_cost_over_memory": {
-            name: medians[name] - medians["memory"] for name in names if name != "memory"
+        "journal_cost_per_task": {
+            "fill_nowait": medians["journal fill_nowait"] - medians["memory"],
+            "fill": medians["journal fill"] - medians["memory"],
+            "runner": medians["runner --journal"] - medians["runner"],
         },
     }
 
