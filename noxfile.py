@@ -56,3 +56,9 @@ def docs(session: nox.Session) -> None:
         "sphinx-build", "-W", "--keep-going", "-n", "-E", "-b", "html", "docs", "docs/_build/html"
     )
 
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Run the benchmarks in quick mode (the full run is python benchmarks/run.py)."""
+    session.install(".", "aiojobs", "psutil")
+    session.run("python", "benchmarks/run.py", "--quick", *session.posargs)

@@ -21,8 +21,8 @@ class TimeBombQueue:
     them takes O(log n) steps: a drain never pauses to rebuild the heap.
     """
 
-    # Invariants: the heap holds exactly the handles in the queued state; for each
-    # of them, handle._heap_index is its position and handle._heap_key, a
+    # Invariants: the heap contains exactly the handles in the queued state. For
+    # each of them, handle._heap_index is its position, and handle._heap_key, a
     # (run_at, fill order) pair, is no less than its parent's.
 
     __slots__ = ("_heap", "_order")
