@@ -142,6 +142,9 @@ class Bucket(metaclass=NoPublicConstructor):
     ) -> TaskHandle:
         """Add a task to the bucket without waiting.
 
+        With a journal, the task is written to the store in the next batch, and
+        ``on_execute`` waits for that write; ``await fill()`` also waits for it.
+
         Args:
             task_id: The task's id, unique among live tasks.
             data: Any value; every hook receives it as :attr:`TaskRecord.data`.
@@ -152,9 +155,6 @@ class Bucket(metaclass=NoPublicConstructor):
 
         Returns:
             The task's :class:`TaskHandle`.
-
-        With a journal, the task is written to the store in the next batch, and
-        ``on_execute`` waits for that write; ``await fill()`` also waits for it.
 
         Raises:
             BucketClosedError: if the bucket's block has exited.
