@@ -22,6 +22,7 @@ import coredis
 import pytest
 import trio
 import trio.testing
+from coredis import PureToken
 
 from trio_bucket import (
     BucketClosedError,
@@ -564,6 +565,28 @@ async def test_task_claimed_elsewhere_stops_here(
 
         assert "stolen" not in a
         assert kinds(events, "stolen") == [("a", "execute")]
+
+
+async def test_survives_killed_connections(
+    process: Callable[..., Any],
+    client: coredis.Redis[str],
+    events: list[Event],
+    mock_clock: trio.testing.MockClock,
+) -> None:
+    async with process("a", max_tasks=1) as a:
+        await a.fill("before", BLOCK)
+        await poll(lambda: "before" in a, "a to hold it")
+
+        # Closes the connections of a's blocking reads, as a network failure would.
+        assert await client.client_kill(type_=PureToken.NORMAL, skipme=True) >= 1
+        for _ in range(10):  # coredis waits 0.01 s on the Trio clock between retries.
+            await trio.to_thread.run_sync(time.sleep, 0.02)
+            mock_clock.jump(0.01)
+        assert await a.fill("queued") is False
+        await a.drain("before")
+
+        await poll(lambda: ("a", "finish") in kinds(events, "queued"), "a to take it")
+        assert a.statistics().taken == 1
 
 
 # Rescue and shutdown
