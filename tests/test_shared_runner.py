@@ -145,6 +145,9 @@ def test_sigterm_hands_tasks_to_other_runner(
 
     assert first.returncode == 128 + signal.SIGTERM
     assert events(stdout) == []
+    assert (
+        f"SIGTERM received: handing every live task back to shared bucket '{redis_name}'" in stderr
+    )
     assert f"handed 1 task back to shared bucket '{redis_name}'" in stderr
     assert second.returncode == 0, second.stderr
     assert events(second.stdout) == [("handed", "finished")]

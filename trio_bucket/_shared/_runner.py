@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from collections.abc import AsyncIterator
 
 import trio
 from coredis.exceptions import ConnectionError as RedisConnectionError
@@ -33,7 +34,6 @@ from .._runner._run import (
     _reject,  # pyright: ignore[reportPrivateUsage]
     _RunState,  # pyright: ignore[reportPrivateUsage]
     _tasks,  # pyright: ignore[reportPrivateUsage]
-    _watch_signals,  # pyright: ignore[reportPrivateUsage]
 )
 from .._stores._redis import sole_exception
 from ._bucket import SharedBucket
@@ -91,7 +91,9 @@ async def _run_shared(options: RunOptions, console: Console) -> int:
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as helpers:
             run_scope = trio.CancelScope()
-            helpers.start_soon(_watch_signals, signals, run_scope, state, console)
+            helpers.start_soon(
+                _watch_signals, signals, run_scope, state, console, options.shared_name
+            )
             with run_scope:
                 async with shared_context as shared:
                     statistics = shared.statistics
@@ -187,6 +189,23 @@ async def _drain(shared: SharedBucket, line: DrainLine, line_number: int, consol
         )
     else:
         console.outcome(line.task_id, Outcome.DRAINED)
+
+
+async def _watch_signals(
+    signals: AsyncIterator[int],
+    run_scope: trio.CancelScope,
+    state: _RunState,
+    console: Console,
+    name: str,
+) -> None:
+    async for signal_number in signals:
+        if state.signal_number is None:
+            state.signal_number = signal_number
+            console.message(
+                f"{signal.Signals(signal_number).name} received: handing every live task "
+                f"back to shared bucket {name!r}"
+            )
+            run_scope.cancel()
 
 
 async def _wait_until_empty(shared: SharedBucket) -> None:
