@@ -168,22 +168,19 @@ async def test_open_bucket_rejects_executor(executor: object, missing: str) -> N
         open_bucket(executor)  # type: ignore[arg-type]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open_bucket() accepts the Executor class itself, and every task then fails",
-)
 async def test_open_bucket_rejects_executor_class() -> None:
-    with pytest.raises(TypeError, match=r"executor"):
+    message = "executor must be an instance, got the class Executor; pass Executor() instead"
+    with pytest.raises(TypeError, match=exactly(message)):
         open_bucket(Executor)  # type: ignore[arg-type]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open_bucket() accepts a store without save/load/remove, which fails at rescue",
-)
 @pytest.mark.parametrize("store", [object(), "rescued.db"], ids=["object", "path str"])
 async def test_open_bucket_rejects_non_store(store: object) -> None:
-    with pytest.raises(TypeError, match=r"store"):
+    message = (
+        "store must be a RescueStore, with async save, load, remove and aclose, "
+        f"got {store!r}; open one with `await SqliteRescueStore.open(path)`"
+    )
+    with pytest.raises(TypeError, match=exactly(message)):
         open_bucket(Executor(), store=store)  # type: ignore[arg-type]
 
 

@@ -36,7 +36,16 @@ import pytest
 import trio
 import trio.testing
 
-from trio_bucket import Bucket, Executor, Outcome, TaskHandle, TaskKind, TaskRecord, open_bucket
+from trio_bucket import (
+    Bucket,
+    BucketClosedError,
+    Executor,
+    Outcome,
+    TaskHandle,
+    TaskKind,
+    TaskRecord,
+    open_bucket,
+)
 
 STRESS = os.environ.get("TRIO_BUCKET_STRESS", "") not in ("", "0")
 CANCEL_TRIALS = 2000 if STRESS else 100
@@ -568,22 +577,20 @@ async def test_failed_journal_write_crashes_bucket(
     assert "saving 2 rescued tasks to the store failed" in caplog.messages
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BROKEN PROMISE: await fill() returns although its journal write failed",
-)
 async def test_fill_waiting_on_failed_journal_write_raises(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     """In journal mode, fill() returns once the task is written; when the write fails it
-    should raise rather than return a handle whose task the store never received.
-    Today a fill from a task outside the bucket's block returns a RESCUED handle.
+    raises BucketClosedError rather than return a handle whose task the store never got.
     """
     store = FailingStore(fail_from=1)
-    results: list[TaskHandle] = []
+    errors: list[BaseException] = []
 
     async def fill_from_outside(bucket: Bucket) -> None:
-        results.append(await bucket.fill("outside"))
+        try:
+            await bucket.fill("outside")
+        except BucketClosedError as error:
+            errors.append(error)
 
     async with trio.open_nursery() as nursery:
         with pytest.RaisesGroup(OSError):
@@ -592,7 +599,11 @@ async def test_fill_waiting_on_failed_journal_write_raises(
                 await trio.sleep(1)
 
     assert "outside" not in store.records
-    assert results == []
+    [error] = errors
+    assert str(error) == (
+        "task 'outside' may not be in the journal: writing to the store failed, "
+        "so the bucket is shutting down; check the store, then fill the task again"
+    )
 
 
 # Other threads

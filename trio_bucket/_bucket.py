@@ -207,8 +207,11 @@ class Bucket(metaclass=NoPublicConstructor):
         batch = handle._journal_batch  # pyright: ignore[reportPrivateUsage]
         if link is None or link.is_written(batch):
             await trio.lowlevel.cancel_shielded_checkpoint()
-        else:
-            await link.wait_written(batch)
+        elif not await link.wait_written(batch):
+            raise BucketClosedError(
+                f"task {handle.id!r} may not be in the journal: writing to the store failed, "
+                "so the bucket is shutting down; check the store, then fill the task again"
+            )
 
     def _check_task(
         self,
@@ -351,8 +354,10 @@ class Bucket(metaclass=NoPublicConstructor):
     async def _run(self, handle: TaskHandle) -> None:
         link = self._store_link
         batch = handle._journal_batch  # pyright: ignore[reportPrivateUsage]
-        if link is not None and not link.is_written(batch):
-            await link.wait_written(batch)  # Write ahead: the store has it before it runs.
+        # Write ahead: the store has the task before it runs. If the write fails,
+        # the task stays live for the bucket's failure path to rescue.
+        if link is not None and not link.is_written(batch) and not await link.wait_written(batch):
+            return
         if handle._state is not TaskState.STARTING:  # pyright: ignore[reportPrivateUsage]
             return  # Drained or rescued before it started: on_execute never runs.
 

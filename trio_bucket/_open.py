@@ -12,6 +12,7 @@ import trio
 from ._bucket import Bucket
 from ._config import DEFAULT_HOOK_TIMEOUT, BucketConfig
 from ._executor import ExecutorProtocol
+from ._hooks import logger
 from ._store_link import StoreLink
 from ._stores._base import RescueStore
 
@@ -72,6 +73,11 @@ def open_bucket(
         hook_timeout=hook_timeout,
     )
     _check_executor(executor)
+    if store is not None and not isinstance(store, RescueStore):
+        raise TypeError(
+            f"store must be a RescueStore, with async save, load, remove and aclose, "
+            f"got {store!r}; open one with `await SqliteRescueStore.open(path)`"
+        )
     if journal and store is None:
         raise ValueError("journal=True needs a rescue store to write to; pass store= as well")
     return _BucketContext(executor, config, store, journal=bool(journal))
@@ -81,6 +87,11 @@ _HOOK_NAMES = ("on_execute", "on_finish", "on_execute_error", "on_exhausted", "o
 
 
 def _check_executor(executor: object) -> None:
+    if isinstance(executor, type):
+        raise TypeError(
+            f"executor must be an instance, got the class {executor.__qualname__}; "
+            f"pass {executor.__qualname__}() instead"
+        )
     missing = [name for name in _HOOK_NAMES if not callable(getattr(executor, name, None))]
     if missing:
         raise TypeError(
@@ -103,12 +114,13 @@ class _BucketContext(AbstractAsyncContextManager[Bucket]):
         self._config = config
         self._store = store
         self._journal = journal
-        self._nursery_manager = trio.open_nursery()
+        self._nursery_manager: AbstractAsyncContextManager[trio.Nursery] | None = None
         self._bucket: Bucket | None = None
 
     async def __aenter__(self) -> Bucket:
-        if self._bucket is not None:
+        if self._nursery_manager is not None:
             raise RuntimeError("an open_bucket() context can be entered only once")
+        self._nursery_manager = trio.open_nursery()
         nursery = await self._nursery_manager.__aenter__()
         link = None
         if self._store is not None:
@@ -123,7 +135,9 @@ class _BucketContext(AbstractAsyncContextManager[Bucket]):
         traceback: TracebackType | None,
     ) -> bool:
         bucket = self._bucket
+        nursery_manager = self._nursery_manager
         assert bucket is not None
+        assert nursery_manager is not None
         closing_error: BaseException | None = None
         if exc is None:
             try:
@@ -139,7 +153,7 @@ class _BucketContext(AbstractAsyncContextManager[Bucket]):
 
         try:
             failure_type = None if failure is None else type(failure)
-            await self._nursery_manager.__aexit__(failure_type, failure, traceback)
+            await nursery_manager.__aexit__(failure_type, failure, traceback)
         except BaseExceptionGroup as group:
             if failure is None or not _holds_only(group, failure):
                 raise
@@ -152,8 +166,13 @@ class _BucketContext(AbstractAsyncContextManager[Bucket]):
         bucket._close(reason)  # pyright: ignore[reportPrivateUsage]
         with trio.CancelScope(shield=True):
             await bucket.rescue()
-            if bucket._store_link is not None:  # pyright: ignore[reportPrivateUsage]
-                await bucket._store_link.flush()  # pyright: ignore[reportPrivateUsage]
+            link = bucket._store_link  # pyright: ignore[reportPrivateUsage]
+            if link is not None:
+                try:
+                    await link.flush()
+                except Exception:
+                    # Raising here would leave the nursery open; failure already propagates.
+                    logger.exception("writing the last changes to the store failed")
 
 
 def _holds_only(group: BaseException, error: BaseException) -> bool:

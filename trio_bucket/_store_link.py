@@ -38,6 +38,9 @@ class StoreLink:
         self._written = trio.lowlevel.ParkingLot()
         self._write_lock = trio.Lock()
         self._writer_running = False
+        # The first error a write raised. Its items went back to pending, so a later
+        # write can still store them, but nobody waits for that: see wait_written.
+        self._failure: BaseException | None = None
 
     def note_fill(self, record: TaskRecord) -> int:
         """Queue a journaled fill; return the batch number that will contain it."""
@@ -65,20 +68,32 @@ class StoreLink:
         """Return whether the given batch has been written."""
         return self._batches_written >= batch
 
-    async def wait_written(self, batch: int) -> None:
-        """Wait until the given batch has been written."""
+    async def wait_written(self, batch: int) -> bool:
+        """Wait until the given batch has been written.
+
+        Returns:
+            True once it is written, False if a write failed first.
+        """
         while not self.is_written(batch):
+            if self._failure is not None:
+                return False
             await self._written.park()
+        return True
 
     async def save_rescued(self, records: Sequence[TaskRecord]) -> None:
-        """Write pending changes, then *records*, shielded from cancellation."""
+        """Write pending changes and *records* in one batch, shielded from cancellation."""
         with trio.CancelScope(shield=True):
             for record in records:
                 self._saves.pop(record.id, None)
+                self._saves[record.id] = record
                 self._restored.discard(record.id)
-            await self._write_pending()
-            async with self._write_lock:
-                await self.store.save(records)
+            try:
+                await self._write_pending()
+            except BaseException:
+                # The caller reports this failure; a retry at close would report it twice.
+                for record in records:
+                    self._saves.pop(record.id, None)
+                raise
 
     async def flush(self) -> None:
         """Write everything pending, shielded from cancellation."""
@@ -102,13 +117,25 @@ class StoreLink:
 
     async def _write_pending(self) -> None:
         async with self._write_lock:
-            removes, self._removes = list(self._removes), {}
-            saves, self._saves = list(self._saves.values()), {}
+            removes, self._removes = self._removes, {}
+            saves, self._saves = self._saves, {}
             self._batches_queued += 1
             batch = self._batches_queued
-            if removes:
-                await self.store.remove(removes)
-            if saves:
-                await self.store.save(saves)
+            try:
+                if removes:
+                    await self.store.remove(list(removes))
+                if saves:
+                    await self.store.save(list(saves.values()))
+            except BaseException as error:
+                self._requeue(removes, saves)
+                self._failure = self._failure or error
+                self._written.unpark_all()
+                raise
             self._batches_written = batch
             self._written.unpark_all()
+
+    def _requeue(self, removes: dict[str, None], saves: dict[str, TaskRecord]) -> None:
+        # Put a failed batch back, under anything queued since, so a retry writes it.
+        self._removes = removes | self._removes
+        for task_id, record in saves.items():
+            self._saves.setdefault(task_id, record)
