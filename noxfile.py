@@ -8,7 +8,7 @@ nox.options.sessions = ["tests", "lint", "typing"]
 nox.options.default_venv_backend = "venv"
 
 PYTHON = ["3.11"]
-TEST_DEPS = ["pytest", "pytest-trio", "hypothesis"]
+TEST_DEPS = ["pytest", "pytest-trio", "pytest-timeout", "hypothesis"]
 
 
 @nox.session(python=PYTHON)
