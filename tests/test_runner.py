@@ -392,6 +392,23 @@ async def test_store_contents_noted_without_resume(
     assert result.returncode == 0
 
 
+async def test_stored_id_rejected_without_resume(
+    env: dict[str, str], tmp_path: Path, store: Path, mark: str
+) -> None:
+    await _interrupt_run(env, tmp_path, store, mark, signal.SIGTERM)
+    jobs = (job("held-1", ["true"]) + "\n" + job("fresh", ["true"]) + "\n").encode()
+
+    result = await run_runner("run", "--store", str(store), jobs=jobs, env=env)
+
+    assert (
+        "line 1: duplicate id 'held-1': a task rescued by an earlier run and still in the "
+        "store already has it; give each task its own id"
+    ) in result.stderr
+    assert [event["id"] for event in result.events] == ["fresh"]
+    assert sorted(stored_ids(store)) == ["bomb", "held-1", "held-2", "held-3"]
+    assert result.returncode == 2
+
+
 async def test_journal_survives_sigkill(
     env: dict[str, str], tmp_path: Path, store: Path, mark: str
 ) -> None:

@@ -124,10 +124,10 @@ def test_invalid_utf8_rejected() -> None:
     [
         (
             None,
-            r'the command executor needs "data": \{"argv": \["program", "arg", ...\]\}, got None',
+            r'the command executor needs "data": \{"argv": \["program", "arg", ...\]\}, got null',
         ),
         ({"argv": []}, r'data "argv" must be a non-empty list of strings, .* got \[\]$'),
-        ({"argv": "ls -l"}, r'data "argv" must be a non-empty list of strings, .* got \'ls -l\'$'),
+        ({"argv": "ls -l"}, r'data "argv" must be a non-empty list of strings, .* got "ls -l"$'),
         ({"argv": ["ls", 1]}, r'data "argv" must be a non-empty list of strings'),
         ({"argv": ["ls"], "cwd": 1}, r'data "cwd" must be a string naming a folder, got 1$'),
         ({"argv": ["ls"], "env": {"A": 1}}, r'data "env" must map names to string values'),

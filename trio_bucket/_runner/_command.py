@@ -9,6 +9,8 @@ group gets SIGTERM, then SIGKILL if it is still running 5 seconds later.
 
 from __future__ import annotations
 
+import json
+
 import os
 import signal
 import subprocess
@@ -199,5 +201,9 @@ def _is_str_dict(value: object) -> bool:
 
 
 def _describe(value: object) -> str:
-    text = repr(value)
+    # The value came from a JSON line, so show it as JSON: null, not None.
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

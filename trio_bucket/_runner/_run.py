@@ -168,8 +168,12 @@ async def _start(
     if held:
         console.message(
             f"note: the store {str(store.path)!r} contains {_tasks(len(held))} "
-            "from an earlier run; run with --resume to run them"
+            f"from an earlier run; run with --resume to run {_them(len(held))}"
         )
+    # A rescue of a task with a stored task's id would replace the stored one, so
+    # such a line is rejected like any other duplicate.
+    for record in held:
+        state.origins[record.id] = "a task rescued by an earlier run and still in the store"
 
 
 async def _feed(options: RunOptions, bucket: Bucket, state: _RunState, console: Console) -> None:
@@ -275,7 +279,8 @@ def _report_end(
     if state.signal_number is not None:
         console.message(
             f"rescued {_tasks(rescued)} into {str(store.path)!r}; "
-            "run `trio-bucket run --resume` to run them, or `trio-bucket rescued` to list them"
+            f"run `trio-bucket run --resume` to run {_them(rescued)}, "
+            f"or `trio-bucket rescued` to list {_them(rescued)}"
         )
 
 
@@ -291,3 +296,7 @@ def _exit_status(state: _RunState, console: Console) -> int:
 
 def _tasks(count: int) -> str:
     return f"{count} task{'s' if count != 1 else ''}"
+
+
+def _them(count: int) -> str:
+    return "it" if count == 1 else "them"
