@@ -56,7 +56,11 @@ def unused_port() -> int:
         (["--redis", "redis://127.0.0.1:1/0"], r"--redis needs --name NAME"),
         (
             ["--redis", "redis://127.0.0.1:1/0", "--name", "x", "--resume"],
-            r"--resume and --journal use the SQLite store",
+            r"--store, --resume and --journal use the SQLite store",
+        ),
+        (
+            ["--redis", "redis://127.0.0.1:1/0", "--name", "x", "--store", "other.sqlite3"],
+            r"--store, --resume and --journal use the SQLite store",
         ),
         (
             ["--redis", "redis://127.0.0.1:1/0", "--name", "a{b}"],

@@ -10,7 +10,6 @@ group gets SIGTERM, then SIGKILL if it is still running 5 seconds later.
 from __future__ import annotations
 
 import json
-
 import os
 import signal
 import subprocess

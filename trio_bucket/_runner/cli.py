@@ -116,8 +116,8 @@ def _build_parser() -> argparse.ArgumentParser:
         type=_count,
         default=1024,
         metavar="N",
-        help="the maximum number of live tasks; reading waits while the bucket is full "
-        "(default: 1024)",
+        help="the maximum number of live tasks; reading waits while the bucket is full, "
+        "or with --redis the task goes to the shared queue (default: 1024)",
     )
     run.add_argument(
         "--max-running",
@@ -207,10 +207,10 @@ def _check_shared_options(parser: argparse.ArgumentParser, arguments: argparse.N
         check_bucket_name(arguments.name)
     except ValueError as error:
         parser.error(f"--name: {error}")
-    if arguments.resume or arguments.journal:
+    if arguments.resume or arguments.journal or arguments.store != default_store_path():
         parser.error(
-            "--resume and --journal use the SQLite store, and a shared bucket keeps its "
-            "tasks in Redis; drop them, or drop --redis"
+            "--store, --resume and --journal use the SQLite store, and a shared bucket "
+            "keeps its tasks in Redis; drop them, or drop --redis"
         )
 
 
