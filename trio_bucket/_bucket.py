@@ -37,7 +37,7 @@ from typing import Any, final
 import attrs
 import trio
 
-from ._config import BucketConfig, check_lifespan, check_run_after, check_run_after_below_lifespan
+from ._config import BucketConfig, check_task_id_and_kind, check_task_times
 from ._construction import NoPublicConstructor
 from ._errors import BucketClosedError, BucketFullError, DuplicateTaskError, TaskNotFoundError
 from ._executor import ExecutorProtocol
@@ -221,32 +221,20 @@ class Bucket(metaclass=NoPublicConstructor):
         run_after: float | None,
         lifespan: float | None,
     ) -> _TaskTimes:
-        if not isinstance(task_id, str):
-            raise TypeError(f"task_id must be a str, got {type(task_id).__name__} {task_id!r}")
-        if not task_id:
-            raise ValueError("task_id must not be empty")
-        if not isinstance(kind, TaskKind):
-            raise TypeError(f"kind must be a TaskKind, got {kind!r}")
+        check_task_id_and_kind(task_id, kind)
         if self._store_link is not None:
             check_json_data(task_id, data)
+        if kind is TaskKind.IMMEDIATE and run_after is None and lifespan is None:
+            return self._default_immediate_times  # The common case, checked once.
 
-        task_lifespan = self._config.lifespan
-        if lifespan is not None:
-            task_lifespan = check_lifespan("lifespan", lifespan)
-        if kind is TaskKind.IMMEDIATE:
-            if run_after is not None:
-                raise ValueError(
-                    f"run_after ({run_after!r}) applies only to time bombs; "
-                    "pass kind=TaskKind.TIME_BOMB or drop run_after"
-                )
-            if lifespan is None:
-                return self._default_immediate_times
-            return _TaskTimes(kind, 0.0, task_lifespan)
-
-        task_run_after = self._config.run_after
-        if run_after is not None:
-            task_run_after = check_run_after("run_after", run_after)
-        check_run_after_below_lifespan(task_run_after, task_lifespan)
+        config = self._config
+        task_run_after, task_lifespan = check_task_times(
+            kind is TaskKind.IMMEDIATE,
+            run_after,
+            lifespan,
+            default_run_after=config.run_after,
+            default_lifespan=config.lifespan,
+        )
         return _TaskTimes(kind, task_run_after, task_lifespan)
 
     def _check_room(self, task_id: str) -> None:

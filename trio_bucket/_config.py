@@ -6,6 +6,8 @@ import math
 
 import attrs
 
+from ._records import TaskKind
+
 #: Seconds an outcome hook may run before it is cancelled.
 DEFAULT_HOOK_TIMEOUT = 30.0
 
@@ -34,6 +36,45 @@ def check_run_after_below_lifespan(run_after: float, lifespan: float) -> None:
             "or the task would run out of time before it starts; "
             "lower run_after or raise lifespan"
         )
+
+
+def check_task_id_and_kind(task_id: object, kind: object) -> None:
+    """Raise TypeError or ValueError unless *task_id* and *kind* are valid for a fill."""
+    if not isinstance(task_id, str):
+        raise TypeError(f"task_id must be a str, got {type(task_id).__name__} {task_id!r}")
+    if not task_id:
+        raise ValueError("task_id must not be empty")
+    if not isinstance(kind, TaskKind):
+        raise TypeError(f"kind must be a TaskKind, got {kind!r}")
+
+
+def check_task_times(
+    immediate: bool,
+    run_after: float | None,
+    lifespan: float | None,
+    *,
+    default_run_after: float,
+    default_lifespan: float,
+) -> tuple[float, float]:
+    """Return a task's ``(run_after, lifespan)`` in seconds, its own or the defaults.
+
+    Raises ValueError for a run_after given to an immediate task, for times out of
+    range, and for a time bomb whose run_after is not below its lifespan.
+    """
+    task_lifespan = default_lifespan if lifespan is None else check_lifespan("lifespan", lifespan)
+    if immediate:
+        if run_after is not None:
+            raise ValueError(
+                f"run_after ({run_after!r}) applies only to time bombs; "
+                "pass kind=TaskKind.TIME_BOMB or drop run_after"
+            )
+        return 0.0, task_lifespan
+
+    task_run_after = (
+        default_run_after if run_after is None else check_run_after("run_after", run_after)
+    )
+    check_run_after_below_lifespan(task_run_after, task_lifespan)
+    return task_run_after, task_lifespan
 
 
 def _as_seconds(name: str, value: object) -> float:

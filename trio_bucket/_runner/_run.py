@@ -13,6 +13,7 @@ import signal
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any, Protocol
 
 import attrs
 import trio
@@ -21,7 +22,7 @@ from .._bucket import Bucket
 from .._errors import DuplicateTaskError, TaskNotFoundError
 from .._executor import ExecutorProtocol
 from .._open import open_bucket
-from .._records import Outcome
+from .._records import Outcome, TaskKind
 from .._stores._sqlite import SqliteRescueStore
 from ._command import check_command_data
 from ._console import Console, ConsoleLogHandler
@@ -195,12 +196,27 @@ async def _feed(options: RunOptions, bucket: Bucket, state: _RunState, console: 
         if isinstance(line, DrainLine):
             _drain(bucket, line, line_number, state, console)
         else:
-            await _fill(bucket, line, line_number, state, console)
+            await fill_line(bucket, line, line_number, state, console)
 
 
-async def _fill(
-    bucket: Bucket, line: TaskLine, line_number: int, state: _RunState, console: Console
+class _Fillable(Protocol):
+    """A lone or a shared bucket: anything whose fill the feed can await."""
+
+    async def fill(
+        self,
+        task_id: str,
+        data: Any = None,
+        *,
+        kind: TaskKind = TaskKind.IMMEDIATE,
+        run_after: float | None = None,
+        lifespan: float | None = None,
+    ) -> object: ...
+
+
+async def fill_line(
+    bucket: _Fillable, line: TaskLine, line_number: int, state: _RunState, console: Console
 ) -> None:
+    """Fill the task of one job line, or reject the line with its reason."""
     origin = state.origins.get(line.task_id)
     if origin is not None:
         _reject(

@@ -45,12 +45,7 @@ import trio
 from coredis.exceptions import ConnectionError as RedisConnectionError
 
 from .._bucket import Bucket
-from .._config import (
-    BucketConfig,
-    check_lifespan,
-    check_run_after,
-    check_run_after_below_lifespan,
-)
+from .._config import BucketConfig, check_task_id_and_kind, check_task_times
 from .._errors import BucketClosedError, DuplicateTaskError, TaskNotFoundError
 from .._executor import ExecutorProtocol
 from .._hooks import call_hook
@@ -236,28 +231,15 @@ class SharedBucket:
         run_after: float | None,
         lifespan: float | None,
     ) -> TaskEntry:
-        if not isinstance(task_id, str):
-            raise TypeError(f"task_id must be a str, got {type(task_id).__name__} {task_id!r}")
-        if not task_id:
-            raise ValueError("task_id must not be empty")
-        if not isinstance(kind, TaskKind):
-            raise TypeError(f"kind must be a TaskKind, got {kind!r}")
+        check_task_id_and_kind(task_id, kind)
         check_json_data(task_id, data)
-
-        task_lifespan = self._config.lifespan
-        if lifespan is not None:
-            task_lifespan = check_lifespan("lifespan", lifespan)
-        task_run_after = 0.0
-        if kind is TaskKind.IMMEDIATE and run_after is not None:
-            raise ValueError(
-                f"run_after ({run_after!r}) applies only to time bombs; "
-                "pass kind=TaskKind.TIME_BOMB or drop run_after"
-            )
-        if kind is TaskKind.TIME_BOMB:
-            task_run_after = self._config.run_after
-            if run_after is not None:
-                task_run_after = check_run_after("run_after", run_after)
-            check_run_after_below_lifespan(task_run_after, task_lifespan)
+        task_run_after, task_lifespan = check_task_times(
+            kind is TaskKind.IMMEDIATE,
+            run_after,
+            lifespan,
+            default_run_after=self._config.run_after,
+            default_lifespan=self._config.lifespan,
+        )
 
         return TaskEntry(
             task_id=task_id,

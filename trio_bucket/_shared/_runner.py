@@ -20,12 +20,12 @@ from collections.abc import AsyncIterator
 import trio
 from coredis.exceptions import ConnectionError as RedisConnectionError
 
-from .._errors import DuplicateTaskError, TaskNotFoundError
+from .._errors import TaskNotFoundError
 from .._records import Outcome
 from .._runner._command import check_command_data
 from .._runner._console import Console, ConsoleLogHandler
 from .._runner._executors import ReportingExecutor
-from .._runner._jobs import DrainLine, JobLineError, TaskDefaults, TaskLine, parse_job_line
+from .._runner._jobs import DrainLine, JobLineError, TaskDefaults, parse_job_line
 from .._runner._reader import LineReader
 from .._runner._run import (
     EXIT_BAD_INPUT,
@@ -34,6 +34,7 @@ from .._runner._run import (
     _reject,  # pyright: ignore[reportPrivateUsage]
     _RunState,  # pyright: ignore[reportPrivateUsage]
     _tasks,  # pyright: ignore[reportPrivateUsage]
+    fill_line,
 )
 from .._stores._redis import sole_exception
 from ._bucket import SharedBucket
@@ -147,34 +148,7 @@ async def _feed(
         if isinstance(line, DrainLine):
             await _drain(shared, line, line_number, console)
         else:
-            await _fill(shared, line, line_number, state, console)
-
-
-async def _fill(
-    shared: SharedBucket, line: TaskLine, line_number: int, state: _RunState, console: Console
-) -> None:
-    origin = state.origins.get(line.task_id)
-    if origin is not None:
-        _reject(
-            state,
-            console,
-            line_number,
-            f"duplicate id {line.task_id!r}: {origin} already has it; give each task its own id",
-        )
-        return
-
-    try:
-        await shared.fill(
-            line.task_id,
-            line.data,
-            kind=line.kind,
-            run_after=line.run_after,
-            lifespan=line.lifespan,
-        )
-    except (ValueError, TypeError, DuplicateTaskError) as error:
-        _reject(state, console, line_number, str(error))
-    else:
-        state.origins[line.task_id] = f"line {line_number}"
+            await fill_line(shared, line, line_number, state, console)
 
 
 async def _drain(shared: SharedBucket, line: DrainLine, line_number: int, console: Console) -> None:
