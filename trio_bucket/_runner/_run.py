@@ -9,6 +9,7 @@ into the store (before any on_panic hook runs) and the runner exits with status
 from __future__ import annotations
 
 import logging
+import shlex
 import signal
 import sqlite3
 from collections.abc import AsyncIterator
@@ -47,6 +48,8 @@ class RunOptions:
 
     jobs_fd: int
     store_path: Path
+    #: Whether --store was left at its default, so messages need not repeat it.
+    store_is_default: bool
     executor: ExecutorProtocol
     command_executor: bool
     lifespan: float
@@ -131,7 +134,7 @@ async def _run_with_store(options: RunOptions, store: SqliteRescueStore, console
     console.clear_progress()
     filled, rescued = (0, 0) if statistics is None else (statistics().filled, statistics().rescued)
     seconds = trio.current_time() - started_at
-    _report_end(filled, rescued, store, state, console, seconds)
+    _report_end(filled, rescued, store, options.store_is_default, state, console, seconds)
     return _exit_status(state, console)
 
 
@@ -283,6 +286,7 @@ def _report_end(
     filled: int,
     rescued: int,
     store: SqliteRescueStore,
+    store_is_default: bool,
     state: _RunState,
     console: Console,
     seconds: float,
@@ -293,10 +297,11 @@ def _report_end(
     console.message(summary)
 
     if state.signal_number is not None:
+        store_option = "" if store_is_default else f" --store {shlex.quote(str(store.path))}"
         console.message(
             f"rescued {_tasks(rescued)} into {str(store.path)!r}; "
-            f"run `trio-bucket run --resume` to run {_them(rescued)}, "
-            f"or `trio-bucket rescued` to list {_them(rescued)}"
+            f"run `trio-bucket run --resume{store_option}` to run {_them(rescued)}, "
+            f"or `trio-bucket rescued{store_option}` to list {_them(rescued)}"
         )
 
 

@@ -58,7 +58,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     try:
         if arguments.command == "run":
-            return _run(parser, arguments)
+            # Errors in the options of run show run's own usage line.
+            return _run(arguments.command_parser, arguments)
         if arguments.command == "rescued":
             return trio.run(_list_rescued, arguments.store)
     except KeyboardInterrupt:
@@ -127,7 +128,8 @@ def _build_parser() -> argparse.ArgumentParser:
         help="the maximum number of tasks executing at once; the others wait while their "
         "lifespan keeps counting (default: no limit)",
     )
-    _add_store_option(run)
+    run.set_defaults(command_parser=run)
+    _add_store_option(run, "created when missing")
     _add_shared_options(run)
     run.add_argument(
         "--resume",
@@ -148,17 +150,17 @@ def _build_parser() -> argparse.ArgumentParser:
         description="List the tasks that the store contains, one JSON object per line, "
         "with the run_after and lifespan they have left.",
     )
-    _add_store_option(rescued)
+    _add_store_option(rescued, "never created: a missing file lists nothing")
     return parser
 
 
-def _add_store_option(parser: argparse.ArgumentParser) -> None:
+def _add_store_option(parser: argparse.ArgumentParser, when_missing: str) -> None:
     parser.add_argument(
         "--store",
         type=Path,
         default=default_store_path(),
         metavar="PATH",
-        help="the SQLite file of rescued tasks, created when missing (default: "
+        help=f"the SQLite file of rescued tasks, {when_missing} (default: "
         "$XDG_STATE_HOME/trio-bucket/rescued.sqlite3, with XDG_STATE_HOME defaulting "
         "to ~/.local/state)",
     )
@@ -219,7 +221,9 @@ def _run(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> int:
     if arguments.run_after >= arguments.lifespan:
         parser.error(
             f"--run-after ({arguments.run_after:g}) must be less than --lifespan "
-            f"({arguments.lifespan:g}), or a time bomb runs out of time before it starts"
+            f"({arguments.lifespan:g}), or a time bomb runs out of time before it starts; "
+            "--run-after defaults to 1, so with a short --lifespan pass a smaller "
+            "--run-after too"
         )
 
     try:
@@ -235,6 +239,7 @@ def _run(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> int:
     options = RunOptions(
         jobs_fd=jobs_fd,
         store_path=arguments.store,
+        store_is_default=arguments.store == default_store_path(),
         executor=executor,
         command_executor=arguments.executor == "command",
         lifespan=arguments.lifespan,
