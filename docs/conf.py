@@ -8,7 +8,6 @@ this file writes from the table below, so links to Trio's pages work offline.
 from __future__ import annotations
 
 import importlib.metadata
-import tempfile
 import zlib
 from pathlib import Path
 
@@ -127,7 +126,10 @@ def write_trio_inventory() -> str:
         "# Version: stable\n"
         "# The remainder of this file is compressed using zlib.\n"
     )
-    path = Path(tempfile.mkdtemp(prefix="trio-bucket-docs-")) / "trio-objects.inv"
+    # Inside the build folder, so that no build leaves a file behind elsewhere.
+    folder = Path(__file__).parent / "_build"
+    folder.mkdir(exist_ok=True)
+    path = folder / "trio-objects.inv"
     path.write_bytes(header.encode() + zlib.compress("".join(lines).encode()))
     return str(path)
 

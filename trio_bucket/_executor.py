@@ -34,9 +34,10 @@ class Executor:
     """A base class whose five hooks do nothing; override the ones you need.
 
     :meth:`on_execute` runs inside the task's cancel scope, whose deadline is the
-    end of the lifespan. The four outcome hooks run after that scope has closed,
-    shielded from cancellation and bounded by the bucket's ``hook_timeout``, so
-    they can await (to save the task, say). At most one outcome hook runs for
+    end of the lifespan. The four outcome hooks run once ``on_execute`` has ended,
+    shielded from cancellation (drain, rescue, the lifespan and the bucket's own)
+    and bounded by the bucket's ``hook_timeout``, so they can await (to save the
+    task, say). At most one outcome hook runs for
     each task, and none for a drained task.
 
     .. versionadded:: 0.1
