@@ -18,6 +18,12 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs)
 
 
+@nox.session(python="3.10")
+def tests_oldest(session: nox.Session) -> None:
+    """Run the test suite on the oldest Python the package supports."""
+    tests(session)
+
+
 @nox.session(python=PYTHON)
 def stress(session: nox.Session) -> None:
     """Run the long model-based profile and many more cancellation and kill trials."""
