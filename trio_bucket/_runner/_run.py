@@ -12,7 +12,8 @@ import logging
 import shlex
 import signal
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -128,7 +129,9 @@ async def _run_with_store(options: RunOptions, store: SqliteRescueStore, console
                     if console.shows_progress:
                         helpers.start_soon(_draw_progress, bucket, executor, console)
                     await _start(options, bucket, store, state, console)
-                    await _feed(options, bucket, state, console)
+                    await feed_lines(
+                        options, bucket, state, console, partial(_drain, bucket, state, console)
+                    )
             helpers.cancel_scope.cancel()
 
     console.clear_progress()
@@ -180,7 +183,14 @@ async def _start(
         state.origins[record.id] = "a task rescued by an earlier run and still in the store"
 
 
-async def _feed(options: RunOptions, bucket: Bucket, state: _RunState, console: Console) -> None:
+async def feed_lines(
+    options: RunOptions,
+    bucket: _Fillable,
+    state: _RunState,
+    console: Console,
+    drain_line: Callable[[DrainLine, int], Awaitable[None]],
+) -> None:
+    """Read the job lines to their end: fill each task, pass each drain to *drain_line*."""
     reader = LineReader(options.jobs_fd)
     defaults = TaskDefaults(run_after=options.run_after, lifespan=options.lifespan)
     check_data = check_command_data if options.command_executor else None
@@ -197,7 +207,7 @@ async def _feed(options: RunOptions, bucket: Bucket, state: _RunState, console: 
             continue
 
         if isinstance(line, DrainLine):
-            _drain(bucket, line, line_number, state, console)
+            await drain_line(line, line_number)
         else:
             await fill_line(bucket, line, line_number, state, console)
 
@@ -244,8 +254,8 @@ async def fill_line(
         state.origins[line.task_id] = f"line {line_number}"
 
 
-def _drain(
-    bucket: Bucket, line: DrainLine, line_number: int, state: _RunState, console: Console
+async def _drain(
+    bucket: Bucket, state: _RunState, console: Console, line: DrainLine, line_number: int
 ) -> None:
     if line.task_id not in state.origins:
         _reject(

@@ -16,25 +16,23 @@ import logging
 import signal
 import sys
 from collections.abc import AsyncIterator
+from functools import partial
 
 import trio
 from coredis.exceptions import ConnectionError as RedisConnectionError
 
 from .._errors import TaskNotFoundError
 from .._records import Outcome
-from .._runner._command import check_command_data
 from .._runner._console import Console, ConsoleLogHandler
 from .._runner._executors import ReportingExecutor
-from .._runner._jobs import DrainLine, JobLineError, TaskDefaults, parse_job_line
-from .._runner._reader import LineReader
+from .._runner._jobs import DrainLine
 from .._runner._run import (
     EXIT_BAD_INPUT,
     RunOptions,
     _exit_status,  # pyright: ignore[reportPrivateUsage]
-    _reject,  # pyright: ignore[reportPrivateUsage]
     _RunState,  # pyright: ignore[reportPrivateUsage]
     _tasks,  # pyright: ignore[reportPrivateUsage]
-    fill_line,
+    feed_lines,
 )
 from .._stores._redis import sole_exception
 from ._bucket import SharedBucket
@@ -102,7 +100,9 @@ async def _run_shared(options: RunOptions, console: Console) -> int:
                         f"joined shared bucket {shared.name!r} as consumer {shared.consumer!r}"
                     )
                     helpers.start_soon(_draw_progress, shared, executor, console)
-                    await _feed(options, shared, state, console)
+                    await feed_lines(
+                        options, shared, state, console, partial(_drain, shared, console)
+                    )
                     await _wait_until_empty(shared)
             helpers.cancel_scope.cancel()
 
@@ -127,31 +127,7 @@ async def _run_shared(options: RunOptions, console: Console) -> int:
     return _exit_status(state, console)
 
 
-async def _feed(
-    options: RunOptions, shared: SharedBucket, state: _RunState, console: Console
-) -> None:
-    reader = LineReader(options.jobs_fd)
-    defaults = TaskDefaults(run_after=options.run_after, lifespan=options.lifespan)
-    check_data = check_command_data if options.command_executor else None
-
-    while (item := await reader.next_line()) is not None:
-        line_number, text = item
-        if not text.strip():
-            continue
-
-        try:
-            line = parse_job_line(text, defaults, check_data)
-        except JobLineError as error:
-            _reject(state, console, line_number, str(error))
-            continue
-
-        if isinstance(line, DrainLine):
-            await _drain(shared, line, line_number, console)
-        else:
-            await fill_line(shared, line, line_number, state, console)
-
-
-async def _drain(shared: SharedBucket, line: DrainLine, line_number: int, console: Console) -> None:
+async def _drain(shared: SharedBucket, console: Console, line: DrainLine, line_number: int) -> None:
     # Any process of the shared bucket may have filled the task, so an id that
     # this process never filled is not an input error here.
     try:
