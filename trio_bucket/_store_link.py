@@ -2,7 +2,7 @@
 
 Without a journal the store receives only rescued tasks, and the removal of restored
 tasks once they reach an outcome. With a journal every fill is written too, and
-every outcome but RESCUED removes the task, so the store always holds every task
+every outcome but RESCUED removes the task, so the store always contains every task
 that has no outcome yet, apart from the last batch still being written.
 
 Writes are batched: one writer task runs while anything is pending and writes the
@@ -39,7 +39,7 @@ class StoreLink:
         self._write_lock = trio.Lock()
         self._writer_running = False
         # The first error a write raised. Its items went back to pending, so a later
-        # write can still store them, but nobody waits for that: see wait_written.
+        # write can still store them, but no waiter waits for that retry: see wait_written.
         self._failure: BaseException | None = None
 
     def note_fill(self, record: TaskRecord) -> int:

@@ -1,6 +1,6 @@
 """The queue of time bombs that are waiting to run.
 
-A waiting time bomb holds no Trio task: it is an entry in a heap ordered by its
+A waiting time bomb has no Trio task: it is an entry in a heap ordered by its
 ``run_at``, and one timer task sleeps until the earliest entry is due.
 """
 

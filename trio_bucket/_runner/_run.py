@@ -70,7 +70,7 @@ class _RunState:
     """The feed's record of the run: where each filled id came from, and the rejected lines."""
 
     # NOTE: every id of the run stays here, so memory grows with the number of tasks
-    # read, unlike the bucket, which forgets a task at its outcome.
+    # read, unlike the bucket, which drops a task at its outcome.
     origins: dict[str, str] = attrs.Factory(dict[str, str])
     rejected: int = 0
     signal_number: int | None = None
