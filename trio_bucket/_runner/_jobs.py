@@ -3,7 +3,7 @@
 A task line is ``{"id": ..., "data": ..., "kind": ..., "run_after": ..., "lifespan": ...}``
 with only ``id`` required; a line with ``run_after`` and no ``kind`` is a time bomb.
 A drain line is ``{"drain": ID}``. Every check happens here, before the bucket receives
-the task, so that an error can name the line and say how to fix it.
+the task, so that an error can name the line and the fix.
 """
 
 from __future__ import annotations

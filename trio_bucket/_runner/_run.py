@@ -102,12 +102,17 @@ async def run_jobs(options: RunOptions, console: Console) -> int:
         logger.removeHandler(handler)
 
 
+def reporting_executor(options: RunOptions, console: Console) -> ReportingExecutor:
+    """Return the run's executor, wrapped to report outcomes and limit --max-running."""
+    limiter = None if options.max_running is None else trio.CapacityLimiter(options.max_running)
+    return ReportingExecutor(options.executor, console, limiter)
+
+
 async def _run_with_store(options: RunOptions, store: SqliteRescueStore, console: Console) -> int:
     state = _RunState()
     started_at = trio.current_time()
     console.start_clock()
-    limiter = None if options.max_running is None else trio.CapacityLimiter(options.max_running)
-    executor = ReportingExecutor(options.executor, console, limiter)
+    executor = reporting_executor(options, console)
 
     bucket_context = open_bucket(
         executor,

@@ -4,7 +4,7 @@ Theory of operation
 -------------------
 
 Each process runs a local bucket (:func:`open_bucket`) and a consumer named
-after the process. Redis holds what the processes share, under the bucket name:
+after the process. Redis contains what the processes share, under the bucket name:
 
 * ``live``, a hash from each live task id to a fill token, a fresh random value
   per fill. A task is live in the shared bucket exactly while its id maps to its

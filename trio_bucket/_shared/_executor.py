@@ -47,7 +47,7 @@ class SharedExecutor:
         await self._outcome(task, self._executor.on_exhausted)
 
     async def on_panic(self, task: TaskRecord) -> None:
-        # Whoever called the local bucket's rescue requeues the handed tasks, with
+        # The caller of the local bucket's rescue requeues the handed tasks, with
         # a Redis connection that works even under cancellation.
         owned = self._shared._claim_local(task)  # pyright: ignore[reportPrivateUsage]
         if owned is not None:

@@ -33,6 +33,7 @@ from .._runner._run import (
     _RunState,  # pyright: ignore[reportPrivateUsage]
     _tasks,  # pyright: ignore[reportPrivateUsage]
     feed_lines,
+    reporting_executor,
 )
 from .._stores._redis import sole_exception
 from ._bucket import SharedBucket
@@ -74,8 +75,7 @@ async def _run_shared(options: RunOptions, console: Console) -> int:
     state = _RunState()
     started_at = trio.current_time()
     console.start_clock()
-    limiter = None if options.max_running is None else trio.CapacityLimiter(options.max_running)
-    executor = ReportingExecutor(options.executor, console, limiter)
+    executor = reporting_executor(options, console)
     shared_context = open_shared_bucket(
         executor,
         redis_url=options.redis_url,

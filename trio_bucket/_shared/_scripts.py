@@ -1,7 +1,7 @@
 """The Redis keys of one shared bucket, and the Lua scripts that change them.
 
 Every change that touches more than one key is one script, so Redis runs it as
-one step and no other process sees it half done. All keys carry the bucket name
+one step and no other process can read it half done. All keys carry the bucket name
 as their hash tag, so that a Redis Cluster keeps them in one slot.
 """
 

@@ -89,7 +89,7 @@ def check_bucket_name(name: object) -> str:
 class RedisRescueStore:
     """A :class:`RescueStore` that keeps rescued tasks in Redis, keyed by a bucket name.
 
-    Every process that opens a store with the same Redis server and name sees the
+    Every process that opens a store with the same Redis server and name reads the
     same tasks. :meth:`load` returns them in save order; saving an id again
     replaces its record and moves it to the end. Task data is stored as JSON.
 
@@ -169,7 +169,7 @@ class RedisRescueStore:
     async def aclose(self) -> None:
         """Mark the store closed; later calls raise :exc:`trio.ClosedResourceError`.
 
-        The connection itself belongs to whoever entered the client: the block of
+        The connection itself belongs to the code that entered the client: the block of
         :func:`open_redis_store`, or your own ``async with client:``.
         """
         self._closed = True
